@@ -1,0 +1,3 @@
+"""The ``get3d`` package (being built; see the issues)."""
+
+__all__: list[str] = []

@@ -1,0 +1,36 @@
+"""Package metadata for the differentiable iso-surface generation library.
+
+Tool settings (ruff, pytest) live in ``pyproject.toml``.  torch is deliberately
+left unpinned here: ``scripts/setup_env.sh`` installs the right build (a CPU
+wheel on machines without a GPU) *before* this package, so that pip never
+pulls a multi-GB CUDA build on a CPU-only machine.
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="isogen3d",
+    version="0.1.0",
+    description=(
+        "Differentiable iso-surface 3D generation (DMTet, GET3D): marching tetrahedra, "
+        "a rasterizer with nvdiffrast semantics on CPU and CUDA, triplane generators."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["dmtet", "dmtet.*", "render", "render.*", "get3d", "get3d.*"]),
+    install_requires=[
+        "torch>=2.1",
+        "numpy>=1.24",
+        "trimesh>=4.0",
+        "pillow>=10.0",
+        "tqdm>=4.60",
+        "pyyaml>=6.0",
+        "xatlas>=0.0.9",
+    ],
+    extras_require={
+        "cuda": ["diffrp-nvdiffrast>=0.3"],
+        "dev": ["pytest>=8.0", "ruff>=0.6", "scipy>=1.10"],
+    },
+)
