@@ -1,0 +1,18 @@
+"""Tet grids, differentiable marching tetrahedra and SDF regularisers.
+
+Depends on torch and numpy only. Conventions (positive-inside SDF, ``sdf > 0`` occupied, kaolin's
+vertex and face order) are in docs/conventions.md.
+"""
+
+from .grid import TetGrid, tet_edge_topology
+from .marching import SurfaceMesh, marching_tetrahedra, marching_tets
+from .regularizers import sdf_sign_reg
+
+__all__ = [
+    "SurfaceMesh",
+    "TetGrid",
+    "marching_tetrahedra",
+    "marching_tets",
+    "sdf_sign_reg",
+    "tet_edge_topology",
+]
