@@ -199,7 +199,10 @@ class TetGrid:
             raise TypeError(f"dtype: expected a floating-point dtype for the vertices, got {dtype}")
         return TetGrid(
             self.vertices.to(device=device, dtype=dtype),
-            *(t.to(device) for t in (self.tets, self.edges, self.tet_edges, self.boundary_idx, self.center_idx)),
+            *(
+                t.to(device)
+                for t in (self.tets, self.edges, self.tet_edges, self.boundary_idx, self.center_idx)
+            ),
         )
 
     def signed_volumes(self) -> torch.Tensor:

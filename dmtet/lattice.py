@@ -82,6 +82,16 @@ def cube_lattice(resolution: int) -> tuple[np.ndarray, np.ndarray]:
     return vertices, _orient_positive(vertices, tets)
 
 
+def _pick(
+    table: np.ndarray, axis: int, along: np.ndarray, first: np.ndarray, second: np.ndarray
+) -> np.ndarray:
+    """``table[i, j, k]`` with index ``along`` on ``axis`` and ``first``, ``second`` on the other two axes."""
+    b, c = [d for d in range(3) if d != axis]
+    idx: list[np.ndarray] = [along, along, along]
+    idx[b], idx[c] = first, second
+    return table[idx[0], idx[1], idx[2]]
+
+
 def bcc_lattice(resolution: int) -> tuple[np.ndarray, np.ndarray]:
     """Body-centred-cubic tetrahedralisation of [-0.5, 0.5]^3.
 
@@ -109,22 +119,24 @@ def bcc_lattice(resolution: int) -> tuple[np.ndarray, np.ndarray]:
         quad = [(0, 0), (1, 0), (1, 1), (0, 1)]
         edges = [(quad[q], quad[(q + 1) % 4]) for q in range(4)]
 
-        def face_corner(plane: np.ndarray, jb: np.ndarray, jc: np.ndarray, off: tuple[int, int]) -> np.ndarray:
-            idx = [None, None, None]
-            idx[axis], idx[b], idx[c] = plane, jb + off[0], jc + off[1]
-            return corners[idx[0], idx[1], idx[2]]
-
-        def cell(ia: np.ndarray, jb: np.ndarray, jc: np.ndarray) -> np.ndarray:
-            idx = [None, None, None]
-            idx[axis], idx[b], idx[c] = ia, jb, jc
-            return centres[idx[0], idx[1], idx[2]]
-
         # Interior faces: between cells ia and ia + 1 along `axis`.
         if n > 1:
-            ia, jb, jc = (g.ravel() for g in np.meshgrid(np.arange(n - 1), np.arange(n), np.arange(n), indexing="ij"))
-            c1, c2 = cell(ia, jb, jc), cell(ia + 1, jb, jc)
+            ia, jb, jc = (
+                g.ravel() for g in np.meshgrid(np.arange(n - 1), np.arange(n), np.arange(n), indexing="ij")
+            )
+            c1, c2 = _pick(centres, axis, ia, jb, jc), _pick(centres, axis, ia + 1, jb, jc)
             for p, q in edges:
-                tets.append(np.stack([c1, c2, face_corner(ia + 1, jb, jc, p), face_corner(ia + 1, jb, jc, q)], -1))
+                tets.append(
+                    np.stack(
+                        [
+                            c1,
+                            c2,
+                            _pick(corners, axis, ia + 1, jb + p[0], jc + p[1]),
+                            _pick(corners, axis, ia + 1, jb + q[0], jc + q[1]),
+                        ],
+                        -1,
+                    )
+                )
         # Boundary faces: the low side (plane 0) and the high side (plane n).
         jb, jc = (g.ravel() for g in np.meshgrid(np.arange(n), np.arange(n), indexing="ij"))
         for side in (0, n):
@@ -136,10 +148,20 @@ def bcc_lattice(resolution: int) -> tuple[np.ndarray, np.ndarray]:
             pos[:, b] = (jb + 0.5) / n - 0.5
             pos[:, c] = (jc + 0.5) / n - 0.5
             face_pos.append(pos)
-            c1 = cell(ia, jb, jc)
+            c1 = _pick(centres, axis, ia, jb, jc)
             for p, q in edges:
                 plane = np.full_like(jb, side)
-                tets.append(np.stack([c1, face_ids, face_corner(plane, jb, jc, p), face_corner(plane, jb, jc, q)], -1))
+                tets.append(
+                    np.stack(
+                        [
+                            c1,
+                            face_ids,
+                            _pick(corners, axis, plane, jb + p[0], jc + p[1]),
+                            _pick(corners, axis, plane, jb + q[0], jc + q[1]),
+                        ],
+                        -1,
+                    )
+                )
 
     vertices = np.concatenate([_corner_positions(n), centre_pos, *face_pos], axis=0)
     return vertices, _orient_positive(vertices, np.concatenate(tets, axis=0))

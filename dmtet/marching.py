@@ -58,7 +58,9 @@ class SurfaceMesh:
     tet_idx: torch.Tensor
 
 
-def _zero_crossing(pos_a: torch.Tensor, pos_b: torch.Tensor, s_a: torch.Tensor, s_b: torch.Tensor) -> torch.Tensor:
+def _zero_crossing(
+    pos_a: torch.Tensor, pos_b: torch.Tensor, s_a: torch.Tensor, s_b: torch.Tensor
+) -> torch.Tensor:
     """Point where the linear interpolation of (s_a, s_b) crosses zero on segment (pos_a, pos_b).
 
     Shapes: pos [M, 3], s [M]. One of s_a, s_b is > 0 and the other <= 0, so s_a - s_b != 0.
@@ -110,9 +112,7 @@ def _march_one(
         vertex_of_edge = torch.cumsum(crossing.to(torch.int64), 0) - 1
         crossing_edges = edges[crossing]
         case = _case_index(occ_corners[valid])
-        faces, tet_idx = _assemble_faces(
-            case, vertex_of_edge[tet_edges], torch.nonzero(valid).reshape(-1)
-        )
+        faces, tet_idx = _assemble_faces(case, vertex_of_edge[tet_edges], torch.nonzero(valid).reshape(-1))
     a, b = crossing_edges[:, 0], crossing_edges[:, 1]
     s = sdf.to(pos.dtype)
     verts = _zero_crossing(pos[a], pos[b], s[a], s[b])
@@ -151,7 +151,7 @@ def marching_tetrahedra(
     per_sample = [_march_one(vertices[b], tets, sdf[b]) for b in range(vertices.shape[0])]
     if not return_tet_idx:
         per_sample = [item[:2] for item in per_sample]
-    return list(zip(*per_sample))
+    return list(zip(*per_sample, strict=True))
 
 
 # --------------------------------------------------------------------------- fast grid path
@@ -221,13 +221,17 @@ def marching_tets(
     verts = _zero_crossing(pos[cross_b, a], pos[cross_b, b], s[cross_b, a], s[cross_b, b])
 
     meshes = []
-    vert_chunks = verts.split(verts_per_sample)
-    for i, (c, ids, t) in enumerate(
-        zip(case.split(tets_per_sample), corner_ids.split(tets_per_sample), tet_t.split(tets_per_sample))
-    ):
+    per_sample = zip(
+        verts.split(verts_per_sample),
+        case.split(tets_per_sample),
+        corner_ids.split(tets_per_sample),
+        tet_t.split(tets_per_sample),
+        strict=True,
+    )
+    for sample_verts, sample_case, sample_ids, sample_tets in per_sample:
         with torch.no_grad():
-            faces, tet_idx = _assemble_faces(c, ids, t)
+            faces, tet_idx = _assemble_faces(sample_case, sample_ids, sample_tets)
             if outward:
                 faces = faces[:, [0, 2, 1]]
-        meshes.append(SurfaceMesh(vert_chunks[i], faces, tet_idx))
+        meshes.append(SurfaceMesh(sample_verts, faces, tet_idx))
     return meshes

@@ -38,7 +38,7 @@ def sdf_sign_reg(sdf: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
     s_i, s_j = s_i[mask], s_j[mask]
     if s_i.numel() == 0:
         return sdf.sum() * 0.0
-    loss = F.binary_cross_entropy_with_logits(s_i, (s_j > 0).to(sdf.dtype)) + F.binary_cross_entropy_with_logits(
-        s_j, (s_i > 0).to(sdf.dtype)
-    )
+    loss = F.binary_cross_entropy_with_logits(
+        s_i, (s_j > 0).to(sdf.dtype)
+    ) + F.binary_cross_entropy_with_logits(s_j, (s_i > 0).to(sdf.dtype))
     return loss

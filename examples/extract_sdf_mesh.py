@@ -30,7 +30,9 @@ def torus(p: torch.Tensor) -> torch.Tensor:
     return 0.1 - torch.sqrt(ring**2 + p[:, 1] ** 2)
 
 
-def box(p: torch.Tensor, centre: tuple[float, float, float], half: tuple[float, float, float]) -> torch.Tensor:
+def box(
+    p: torch.Tensor, centre: tuple[float, float, float], half: tuple[float, float, float]
+) -> torch.Tensor:
     q = (p - torch.tensor(centre, dtype=p.dtype)).abs() - torch.tensor(half, dtype=p.dtype)
     outside = q.clamp(min=0).norm(dim=-1)
     inside = q.max(dim=-1).values.clamp(max=0)
@@ -64,7 +66,9 @@ def write_obj(path: Path, vertices: torch.Tensor, faces: torch.Tensor) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     parser.add_argument("--resolution", type=int, default=32, help="grid cells per side (default 32)")
     parser.add_argument("--grid", choices=["bcc", "cubes"], default="bcc", help="lattice (default bcc)")
@@ -77,13 +81,15 @@ def main(argv: list[str] | None = None) -> None:
     sdf = torch.stack([field(grid.vertices) for field in SHAPES.values()])
     meshes = dmtet.marching_tets(grid, sdf, outward=True)
     print(f"grid: {grid}")
-    for name, mesh in zip(SHAPES, meshes):
+    for name, mesh in zip(SHAPES, meshes, strict=True):
         path = args.out / f"{name}.obj"
         write_obj(path, mesh.vertices, mesh.faces)
         v = mesh.vertices.double()[mesh.faces]
         volume = float((v[:, 0] * torch.linalg.cross(v[:, 1], v[:, 2])).sum() / 6)
-        print(f"{name:>7}: {mesh.vertices.shape[0]:6d} vertices {mesh.faces.shape[0]:6d} faces "
-              f"volume {volume:.4f} -> {path}")
+        print(
+            f"{name:>7}: {mesh.vertices.shape[0]:6d} vertices {mesh.faces.shape[0]:6d} faces "
+            f"volume {volume:.4f} -> {path}"
+        )
 
 
 if __name__ == "__main__":

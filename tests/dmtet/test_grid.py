@@ -28,7 +28,9 @@ def test_positively_oriented_and_fills_the_box(make):
     vol = grid.signed_volumes()
     assert (vol > 0).all()
     assert torch.isclose(vol.sum().double() / 6, torch.tensor(scale**3, dtype=torch.float64), rtol=1e-5)
-    assert torch.allclose(grid.vertices.min(0).values, torch.full((3,), -scale / 2, dtype=grid.vertices.dtype))
+    assert torch.allclose(
+        grid.vertices.min(0).values, torch.full((3,), -scale / 2, dtype=grid.vertices.dtype)
+    )
     assert torch.allclose(grid.vertices.max(0).values, torch.full((3,), scale / 2, dtype=grid.vertices.dtype))
 
 
@@ -72,7 +74,9 @@ def test_edges_and_tet_edge_table():
     e = grid.edges
     assert e.dtype == torch.int64 and (e[:, 0] < e[:, 1]).all()
     expected = torch.unique(
-        torch.cat([grid.tets[:, [i, j]] for i, j in [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]]).sort(1).values,
+        torch.cat([grid.tets[:, [i, j]] for i, j in [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]])
+        .sort(1)
+        .values,
         dim=0,
     )
     assert torch.equal(e, expected)

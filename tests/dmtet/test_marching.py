@@ -29,7 +29,9 @@ def test_kaolin_unit_test_values():
     assert torch.equal(faces[1], torch.tensor([[2, 1, 0]]))
     assert torch.equal(tet_idx[1], torch.tensor([1]))
     expected_faces = torch.tensor([[2, 1, 3], [6, 3, 5], [3, 1, 5], [5, 0, 4], [5, 1, 0]])
-    expected_v2 = torch.tensor([[-1.0, -1, 0], [0, -1, 0], [1, -1, 0], [1, 0, 0], [-1, 0, 1], [0, 0, 1], [1, 0, 1]])
+    expected_v2 = torch.tensor(
+        [[-1.0, -1, 0], [0, -1, 0], [1, -1, 0], [1, 0, 0], [-1, 0, 1], [0, 0, 1], [1, 0, 1]]
+    )
     assert torch.allclose(verts[2], expected_v2, atol=1e-4)
     expected_v3 = torch.tensor(
         [
@@ -77,7 +79,9 @@ def _normals(verts, faces):
 def test_every_sign_configuration_on_one_tet(values, orientation):
     tet = torch.tensor([[0, 1, 2, 3]]) if orientation == "positive" else torch.tensor([[0, 2, 1, 3]])
     for signs in itertools.product(values, repeat=4):
-        sdf = torch.tensor(signs, dtype=torch.float64) * torch.tensor([0.7, 1.3, 0.9, 1.1], dtype=torch.float64)
+        sdf = torch.tensor(signs, dtype=torch.float64) * torch.tensor(
+            [0.7, 1.3, 0.9, 1.1], dtype=torch.float64
+        )
         verts, faces, tet_idx = (x[0] for x in marching_tetrahedra(UNIT_TET[None], tet, sdf[None], True))
         ref = reference_marching_tets(UNIT_TET, tet, sdf)
         assert torch.equal(faces, ref[1]) and torch.equal(tet_idx, ref[2])
@@ -130,7 +134,9 @@ def test_gradcheck_float64_wrt_sdf_and_vertices():
     gen = torch.Generator().manual_seed(3)
     magnitude = torch.rand(grid.num_vertices, generator=gen, dtype=torch.float64) * 0.9 + 0.1
     sign = torch.where(torch.rand(grid.num_vertices, generator=gen) > 0.5, 1.0, -1.0).double()
-    sdf = (magnitude * sign).requires_grad_(True)  # |sdf| >= 0.1: the topology is stable under gradcheck's steps
+    sdf = (magnitude * sign).requires_grad_(
+        True
+    )  # |sdf| >= 0.1: the topology is stable under gradcheck's steps
     pos = grid.vertices.clone().requires_grad_(True)
 
     def drop_in(s, p):
@@ -178,7 +184,7 @@ def test_fast_path_equals_drop_in_exactly(seed, outward):
     assert meshes[2].faces.shape == (0, 3) and meshes[2].vertices.shape == (0, 3)
     g_fast = torch.autograd.grad(loss_fast, (sdf, deform))
     g_ref = torch.autograd.grad(loss_ref, (sdf, deform))
-    for a, b in zip(g_fast, g_ref):
+    for a, b in zip(g_fast, g_ref, strict=True):
         assert torch.allclose(a, b, rtol=0, atol=1e-6)
 
 
@@ -189,7 +195,11 @@ def test_fast_path_accepts_shared_deform_and_keeps_inputs():
     before = (sdf.clone(), deform.clone(), grid.vertices.clone())
     meshes = marching_tets(grid, sdf.expand(2, -1), deform=deform)
     assert torch.equal(meshes[0].vertices, meshes[1].vertices)
-    assert torch.equal(sdf, before[0]) and torch.equal(deform, before[1]) and torch.equal(grid.vertices, before[2])
+    assert (
+        torch.equal(sdf, before[0])
+        and torch.equal(deform, before[1])
+        and torch.equal(grid.vertices, before[2])
+    )
 
 
 # --------------------------------------------------------------------------- surfaces
@@ -244,7 +254,9 @@ def test_linear_sdf_puts_every_vertex_on_its_plane():
     sdf = grid.vertices @ normal - 0.05
     mesh = marching_tets(grid, sdf[None])[0]
     assert mesh.vertices.shape[0] > 50
-    assert torch.allclose(mesh.vertices @ normal, torch.full((mesh.vertices.shape[0],), 0.05, dtype=torch.float64))
+    assert torch.allclose(
+        mesh.vertices @ normal, torch.full((mesh.vertices.shape[0],), 0.05, dtype=torch.float64)
+    )
 
 
 # --------------------------------------------------------------------------- edge cases and errors
@@ -252,7 +264,9 @@ def test_linear_sdf_puts_every_vertex_on_its_plane():
 def test_empty_in_empty_out(value):
     grid = TetGrid.cubes(2)
     sdf = torch.full((1, grid.num_vertices), value, dtype=torch.float64)
-    verts, faces, tet_idx = (x[0] for x in marching_tetrahedra(grid.vertices.double()[None], grid.tets, sdf, True))
+    verts, faces, tet_idx = (
+        x[0] for x in marching_tetrahedra(grid.vertices.double()[None], grid.tets, sdf, True)
+    )
     assert verts.shape == (0, 3) and verts.dtype == torch.float64
     assert faces.shape == (0, 3) and faces.dtype == torch.int64 and tet_idx.shape == (0,)
     mesh = marching_tets(grid, sdf.float())[0]
@@ -298,6 +312,6 @@ def test_cuda_matches_cpu():
     sdf = torch.rand(2, grid.num_vertices, generator=torch.Generator().manual_seed(0)) - 0.5
     cpu = marching_tets(grid, sdf)
     gpu = marching_tets(grid.to("cuda"), sdf.to("cuda"))
-    for a, b in zip(cpu, gpu):
+    for a, b in zip(cpu, gpu, strict=True):
         assert b.faces.is_cuda
         assert torch.equal(a.faces, b.faces.cpu()) and torch.allclose(a.vertices, b.vertices.cpu())

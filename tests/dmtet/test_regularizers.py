@@ -9,7 +9,10 @@ from dmtet import TetGrid, sdf_sign_reg
 
 
 def _bce(logit, target):
-    return -(target * math.log(1 / (1 + math.exp(-logit))) + (1 - target) * math.log(1 - 1 / (1 + math.exp(-logit))))
+    return -(
+        target * math.log(1 / (1 + math.exp(-logit)))
+        + (1 - target) * math.log(1 - 1 / (1 + math.exp(-logit)))
+    )
 
 
 def test_hand_computed_value():
@@ -34,8 +37,12 @@ def test_mean_over_the_whole_batch_and_1d_input():
         s_i, s_j = sdf[b, grid.edges[:, 0]], sdf[b, grid.edges[:, 1]]
         m = torch.sign(s_i) != torch.sign(s_j)
         per.append(
-            torch.nn.functional.binary_cross_entropy_with_logits(s_i[m], (s_j[m] > 0).float(), reduction="none")
-            + torch.nn.functional.binary_cross_entropy_with_logits(s_j[m], (s_i[m] > 0).float(), reduction="none")
+            torch.nn.functional.binary_cross_entropy_with_logits(
+                s_i[m], (s_j[m] > 0).float(), reduction="none"
+            )
+            + torch.nn.functional.binary_cross_entropy_with_logits(
+                s_j[m], (s_i[m] > 0).float(), reduction="none"
+            )
         )
     assert torch.isclose(batched, torch.cat(per).mean())
     assert torch.isclose(sdf_sign_reg(sdf[0], grid.edges), per[0].mean())
