@@ -1,0 +1,45 @@
+"""GET3D's networks in plain PyTorch (no custom CUDA ops, no JIT), weight-compatible with the
+official checkpoints: building blocks, mapping networks, the triplane generator and the two
+camera-conditioned discriminators."""
+
+from .conv import NoiseMode, SynthesisLayer, ToRGBLayer, modulated_conv2d
+from .fir import conv2d_resample, downsample2d, setup_filter, upfirdn2d, upsample2d
+from .layers import (
+    Activation,
+    Conv2dLayer,
+    FullyConnectedLayer,
+    MinibatchStdLayer,
+    bias_act,
+    normalize_2nd_moment,
+)
+from .mapping import MappingNetwork
+from .mlp import ModulatedFC, ModulatedMLP, modulated_fc
+from .synthesis import SynthesisBlockTexGeo, TriplaneSynthesis
+from .triplane import PLANE_AXES, normalize_points, sample_triplane
+
+__all__ = [
+    "PLANE_AXES",
+    "Activation",
+    "Conv2dLayer",
+    "FullyConnectedLayer",
+    "MappingNetwork",
+    "MinibatchStdLayer",
+    "ModulatedFC",
+    "ModulatedMLP",
+    "NoiseMode",
+    "SynthesisBlockTexGeo",
+    "SynthesisLayer",
+    "ToRGBLayer",
+    "TriplaneSynthesis",
+    "bias_act",
+    "conv2d_resample",
+    "downsample2d",
+    "modulated_conv2d",
+    "modulated_fc",
+    "normalize_2nd_moment",
+    "normalize_points",
+    "sample_triplane",
+    "setup_filter",
+    "upfirdn2d",
+    "upsample2d",
+]
