@@ -151,25 +151,33 @@ class SynthesisLayer(nn.Module):
         mode = _noise_mode(noise_mode)
         in_res = self.resolution // self.up
         if x.ndim != 4 or tuple(x.shape[1:]) != (self.in_channels, in_res, in_res):
-            raise ValueError(
-                f"x: expected [B, {self.in_channels}, {in_res}, {in_res}], got {tuple(x.shape)}"
-            )
+            raise ValueError(f"x: expected [B, {self.in_channels}, {in_res}, {in_res}], got {tuple(x.shape)}")
         styles = self.affine(w)
         noise = None
         if self.use_noise and mode is NoiseMode.RANDOM:
-            noise = torch.randn(
-                [x.shape[0], 1, self.resolution, self.resolution], device=x.device, dtype=x.dtype
-            ) * self.noise_strength
+            noise = (
+                torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device, dtype=x.dtype)
+                * self.noise_strength
+            )
         elif self.use_noise and mode is NoiseMode.CONST:
             noise = self.noise_const * self.noise_strength
         x = modulated_conv2d(
-            x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
-            resample_filter=self.resample_filter, fused=fused,
+            x,
+            self.weight,
+            styles,
+            noise=noise,
+            up=self.up,
+            padding=self.padding,
+            resample_filter=self.resample_filter,
+            fused=fused,
         )
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
         return bias_act(
-            x, self.bias.to(x.dtype), act=self.activation,
-            gain=self.activation.default_gain * gain, clamp=clamp,
+            x,
+            self.bias.to(x.dtype),
+            act=self.activation,
+            gain=self.activation.default_gain * gain,
+            clamp=clamp,
         )
 
     def extra_repr(self) -> str:

@@ -68,9 +68,7 @@ def bias_act(
     act = _activation(act)
     if b is not None:
         if b.ndim != 1 or b.shape[0] != x.shape[dim]:
-            raise ValueError(
-                f"b: expected shape [{x.shape[dim]}] (x.shape[{dim}]), got {tuple(b.shape)}"
-            )
+            raise ValueError(f"b: expected shape [{x.shape[dim]}] (x.shape[{dim}]), got {tuple(b.shape)}")
         shape = [1] * x.ndim
         shape[dim] = -1
         x = x + b.reshape(shape)
@@ -166,7 +164,12 @@ class Conv2dLayer(nn.Module):
         w = (self.weight * self.weight_gain).to(x.dtype)
         b = self.bias.to(x.dtype) if self.bias is not None else None
         x = conv2d_resample(
-            x, w, self.resample_filter, up=self.up, down=self.down, padding=self.padding,
+            x,
+            w,
+            self.resample_filter,
+            up=self.up,
+            down=self.down,
+            padding=self.padding,
             flip_weight=(self.up == 1),
         )
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
@@ -197,9 +200,7 @@ class MinibatchStdLayer(nn.Module):
         g = min(self.group_size, n) if self.group_size is not None else n
         f = self.num_channels
         if n % g != 0 or c % f != 0:
-            raise ValueError(
-                f"x: batch {n} must be divisible by the group size {g} and channels {c} by {f}"
-            )
+            raise ValueError(f"x: batch {n} must be divisible by the group size {g} and channels {c} by {f}")
         y = x.reshape(g, -1, f, c // f, h, w)
         y = y - y.mean(dim=0)
         y = (y.square().mean(dim=0) + 1e-8).sqrt()

@@ -67,8 +67,7 @@ class ModulatedFC(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"in={self.in_channels}, out={self.out_channels}, w_dim={self.w_dim}, "
-            f"act={self.activation.value}"
+            f"in={self.in_channels}, out={self.out_channels}, w_dim={self.w_dim}, act={self.activation.value}"
         )
 
 
@@ -107,9 +106,7 @@ class ModulatedMLP(nn.Module):
 
     def forward(self, x: torch.Tensor, ws: torch.Tensor) -> torch.Tensor:
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
-            raise ValueError(
-                f"ws: expected [B, {self.num_ws}, {self.w_dim}], got shape {tuple(ws.shape)}"
-            )
+            raise ValueError(f"ws: expected [B, {self.num_ws}, {self.w_dim}], got shape {tuple(ws.shape)}")
         for i, layer in enumerate(self.layers):
             x = layer(x, ws[:, i])
         return x

@@ -52,8 +52,13 @@ class SynthesisBlockTexGeo(nn.Module):
             self.const = nn.Parameter(torch.randn([out_channels, resolution, resolution]))
         else:
             self.conv0 = SynthesisLayer(
-                in_channels, out_channels, w_dim, resolution, up=2,
-                resample_filter=resample_filter, conv_clamp=conv_clamp,
+                in_channels,
+                out_channels,
+                w_dim,
+                resolution,
+                up=2,
+                resample_filter=resample_filter,
+                conv_clamp=conv_clamp,
             )
             self.num_conv += 1
         self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution, conv_clamp=conv_clamp)
@@ -126,8 +131,13 @@ class TriplaneSynthesis(nn.Module):
         self.num_ws_tex = 0
         for r in self.block_resolutions:
             block = SynthesisBlockTexGeo(
-                channels[r // 2] if r > 4 else 0, channels[r], w_dim, r,
-                tex_channels=tex_channels, geo_channels=geo_channels, conv_clamp=conv_clamp,
+                channels[r // 2] if r > 4 else 0,
+                channels[r],
+                w_dim,
+                r,
+                tex_channels=tex_channels,
+                geo_channels=geo_channels,
+                conv_clamp=conv_clamp,
             )
             self.num_ws_geo += block.num_ws_geo
             self.num_ws_tex += 1
@@ -149,8 +159,12 @@ class TriplaneSynthesis(nn.Module):
             block = getattr(self, f"b{r}")
             n = block.num_ws_geo
             x, img = block(
-                x, img, ws_tex[:, i_tex : i_tex + 1], ws_geo[:, i_geo : i_geo + n],
-                noise_mode=noise_mode, fused=fused,
+                x,
+                img,
+                ws_tex[:, i_tex : i_tex + 1],
+                ws_geo[:, i_geo : i_geo + n],
+                noise_mode=noise_mode,
+                fused=fused,
             )
             i_geo += n
         return img

@@ -102,7 +102,9 @@ def modulated_conv2d_ref(x, weight, styles, noise=None, up=1, padding=0, f=None,
         wb = weight * styles[b].reshape(1, -1, 1, 1)
         if demodulate:
             wb = wb / torch.sqrt((wb**2).sum(dim=[1, 2, 3], keepdim=True) + 1e-8)
-        outs.append(conv2d_resample_ref(x[b : b + 1], wb, f, up=up, padding=padding, flip_weight=(up == 1))[0])
+        outs.append(
+            conv2d_resample_ref(x[b : b + 1], wb, f, up=up, padding=padding, flip_weight=(up == 1))[0]
+        )
     y = torch.stack(outs)
     if noise is not None:
         y = y + noise

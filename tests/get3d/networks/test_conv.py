@@ -23,8 +23,9 @@ def test_modulated_conv2d_matches_per_sample_reference(up, demodulate, fused):
     styles = torch.randn(3, 4, generator=g, dtype=torch.float64)
     noise = torch.randn(3, 1, 5 * up, 5 * up, generator=g, dtype=torch.float64)
     f = setup_filter(dtype=torch.float64)
-    got = modulated_conv2d(x, weight, styles, noise, up=up, padding=1, resample_filter=f,
-                           demodulate=demodulate, fused=fused)
+    got = modulated_conv2d(
+        x, weight, styles, noise, up=up, padding=1, resample_filter=f, demodulate=demodulate, fused=fused
+    )
     want = modulated_conv2d_ref(x, weight, styles, noise, up=up, padding=1, f=f, demodulate=demodulate)
     torch.testing.assert_close(got, want)
 
@@ -61,9 +62,12 @@ def test_synthesis_layer_matches_reference_and_noise_modes():
     x = torch.randn(2, 4, 4, 4, dtype=torch.float64)
     w = torch.randn(2, 8, dtype=torch.float64)
     styles = layer.affine(w)
-    y = modulated_conv2d_ref(x, layer.weight, styles, layer.noise_const * 0.3, up=2, padding=1,
-                             f=layer.resample_filter)
-    want = (torch.nn.functional.leaky_relu(y + layer.bias.reshape(1, -1, 1, 1), 0.2) * math.sqrt(2)).clamp(-0.9, 0.9)
+    y = modulated_conv2d_ref(
+        x, layer.weight, styles, layer.noise_const * 0.3, up=2, padding=1, f=layer.resample_filter
+    )
+    want = (torch.nn.functional.leaky_relu(y + layer.bias.reshape(1, -1, 1, 1), 0.2) * math.sqrt(2)).clamp(
+        -0.9, 0.9
+    )
     torch.testing.assert_close(layer(x, w, noise_mode="const"), want)
     # const is deterministic, random is not, none differs from const when the strength is non-zero
     torch.testing.assert_close(layer(x, w, noise_mode="const"), layer(x, w, noise_mode="const"))
@@ -78,7 +82,12 @@ def test_synthesis_layer_matches_reference_and_noise_modes():
     torch.testing.assert_close(fresh.affine.bias.detach(), torch.ones(4))
     assert fresh.noise_strength.item() == 0.0
     assert [n for n, _ in fresh.named_parameters()] == [
-        "weight", "noise_strength", "bias", "affine.weight", "affine.bias"]
+        "weight",
+        "noise_strength",
+        "bias",
+        "affine.weight",
+        "affine.bias",
+    ]
     assert [n for n, _ in fresh.named_buffers()] == ["resample_filter", "noise_const"]
 
 

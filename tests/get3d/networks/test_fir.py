@@ -22,8 +22,14 @@ def test_setup_filter_is_normalised_outer_product():
 
 @pytest.mark.parametrize(
     "up,down,padding,gain",
-    [(1, 1, (0, 0, 0, 0), 1.0), (2, 1, (2, 1, 2, 1), 4.0), (1, 2, (1, 1, 1, 1), 1.0),
-     (2, 1, (-1, 3, 0, 2), 2.5), (1, 2, (0, -1, 2, 0), 1.0), (3, 1, (1, 2, 0, 1), 1.0)],
+    [
+        (1, 1, (0, 0, 0, 0), 1.0),
+        (2, 1, (2, 1, 2, 1), 4.0),
+        (1, 2, (1, 1, 1, 1), 1.0),
+        (2, 1, (-1, 3, 0, 2), 2.5),
+        (1, 2, (0, -1, 2, 0), 1.0),
+        (3, 1, (1, 2, 0, 1), 1.0),
+    ],
 )
 def test_upfirdn2d_matches_definition(up, down, padding, gain):
     g = torch.Generator().manual_seed(0)
@@ -47,8 +53,15 @@ def test_resample_keeps_dc_level_and_shapes():
 
 @pytest.mark.parametrize(
     "k,up,down,flip",
-    [(3, 1, 1, True), (3, 2, 1, False), (3, 2, 1, True), (3, 1, 2, True), (1, 2, 1, True),
-     (1, 1, 2, True), (1, 1, 1, True)],
+    [
+        (3, 1, 1, True),
+        (3, 2, 1, False),
+        (3, 2, 1, True),
+        (3, 1, 2, True),
+        (1, 2, 1, True),
+        (1, 1, 2, True),
+        (1, 1, 1, True),
+    ],
 )
 def test_conv2d_resample_matches_definition(k, up, down, flip):
     g = torch.Generator().manual_seed(1)

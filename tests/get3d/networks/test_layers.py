@@ -65,7 +65,9 @@ def test_conv2d_layer_matches_reference(down, k):
     x = torch.randn(2, 3, 8, 8, dtype=torch.float64)
     w = layer.weight / math.sqrt(3 * k * k)
     y = conv2d_resample_ref(x, w, setup_filter(dtype=torch.float64), down=down, padding=k // 2)
-    want = (torch.nn.functional.leaky_relu(y + layer.bias.reshape(1, -1, 1, 1), 0.2) * math.sqrt(2)).clamp(-0.7, 0.7)
+    want = (torch.nn.functional.leaky_relu(y + layer.bias.reshape(1, -1, 1, 1), 0.2) * math.sqrt(2)).clamp(
+        -0.7, 0.7
+    )
     torch.testing.assert_close(layer(x), want)
     assert [n for n, _ in layer.named_parameters()] == ["weight", "bias"]
     assert [n for n, _ in layer.named_buffers()] == ["resample_filter"]

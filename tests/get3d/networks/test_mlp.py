@@ -23,8 +23,11 @@ def test_modulated_fc_matches_per_sample_loop():
             torch.testing.assert_close(got[b, :, o], x[b] @ row)
     assert torch.autograd.gradcheck(
         modulated_fc,
-        (x[:2, :3].clone().requires_grad_(), weight[:2].clone().requires_grad_(),
-         styles[:2].clone().requires_grad_()),
+        (
+            x[:2, :3].clone().requires_grad_(),
+            weight[:2].clone().requires_grad_(),
+            styles[:2].clone().requires_grad_(),
+        ),
     )
     with pytest.raises(ValueError, match="x"):
         modulated_fc(x[..., :3], weight, styles)
@@ -35,8 +38,15 @@ def test_modulated_mlp_composition_and_names():
     mlp = ModulatedMLP(4, 6, 2, w_dim=8, n_layers=1).double()
     assert mlp.num_ws == 2
     assert [n for n, _ in mlp.named_parameters()] == [
-        "layers.0.weight", "layers.0.bias", "layers.0.affine.weight", "layers.0.affine.bias",
-        "layers.1.weight", "layers.1.bias", "layers.1.affine.weight", "layers.1.affine.bias"]
+        "layers.0.weight",
+        "layers.0.bias",
+        "layers.0.affine.weight",
+        "layers.0.affine.bias",
+        "layers.1.weight",
+        "layers.1.bias",
+        "layers.1.affine.weight",
+        "layers.1.affine.bias",
+    ]
     with torch.no_grad():
         for p in (mlp.layers[0].bias, mlp.layers[1].bias):
             p.normal_()
