@@ -28,6 +28,7 @@ import numpy as np
 __all__ = [
     "BLENDER_FOCAL_MM",
     "BLENDER_SENSOR_MM",
+    "TransformsError",
     "TransformsFile",
     "WorldUp",
     "camera_condition",
@@ -99,10 +100,22 @@ class TransformsFile:
     cam2world: np.ndarray
 
 
+class TransformsError(ValueError):
+    """A malformed ``transforms.json``: ``path``, the field (``what``) and a message."""
+
+    def __init__(self, path: Path, what: str, message: str) -> None:
+        super().__init__(f"{path}: {what}: {message}")
+        self.path, self.what, self.message = path, what, message
+
+
 def read_transforms(path: str | Path) -> TransformsFile:
-    """Read a ``transforms.json``; every malformed field raises ``ValueError`` naming file and field.
+    """Read a ``transforms.json``; anything malformed raises :class:`TransformsError` naming the field.
 
     A ``file_path`` without a suffix (NeRF synthetic style, ``./train/r_0``) gets ``.png``.
+
+    Raises:
+        FileNotFoundError: when ``path`` does not exist.
+        TransformsError: (a ``ValueError``) for unreadable JSON or a malformed field.
     """
     path = Path(path)
     try:
@@ -110,49 +123,49 @@ def read_transforms(path: str | Path) -> TransformsFile:
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: transforms file not found") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: unreadable JSON ({err})") from None
+        raise TransformsError(path, "contents", f"unreadable JSON ({err})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object at the top level, got {type(data).__name__}")
+        raise TransformsError(path, "contents", f"expected a JSON object, got {type(data).__name__}")
     angle = data.get("camera_angle_x")
     if not isinstance(angle, int | float) or isinstance(angle, bool) or not 0 < angle < math.pi:
-        raise ValueError(
-            f"{path}: field 'camera_angle_x': expected a number in (0, pi) radians, got {angle!r}"
-        )
+        what = "field 'camera_angle_x'"
+        raise TransformsError(path, what, f"expected a number in (0, pi) radians, got {angle!r}")
     frames = data.get("frames")
     if not isinstance(frames, list) or not frames:
-        raise ValueError(f"{path}: field 'frames': expected a non-empty list, got {frames!r:.80}")
+        raise TransformsError(path, "field 'frames'", f"expected a non-empty list, got {frames!r:.80}")
     images: list[Path] = []
     matrices: list[np.ndarray] = []
     for i, frame in enumerate(frames):
-        where = f"{path}: field 'frames[{i}]"
         if not isinstance(frame, dict):
-            raise ValueError(f"{where}': expected an object, got {type(frame).__name__}")
+            what = f"field 'frames[{i}]'"
+            raise TransformsError(path, what, f"expected an object, got {type(frame).__name__}")
         file_path = frame.get("file_path")
         if not isinstance(file_path, str) or not file_path:
-            raise ValueError(f"{where}.file_path': expected a non-empty string, got {file_path!r}")
+            what = f"field 'frames[{i}].file_path'"
+            raise TransformsError(path, what, f"expected a non-empty string, got {file_path!r}")
         image = path.parent / file_path
         if not image.suffix:
             image = image.with_suffix(".png")
         images.append(image)
-        try:
-            matrix = np.asarray(frame.get("transform_matrix"), dtype=np.float64)
-        except (TypeError, ValueError):
-            matrix = np.zeros(0)
-        if matrix.shape != (4, 4) or not np.all(np.isfinite(matrix)):
-            raise ValueError(
-                f"{where}.transform_matrix': expected a finite 4x4 matrix, "
-                f"got {frame.get('transform_matrix')!r:.80}"
-            )
-        if not np.allclose(matrix[3], [0, 0, 0, 1], atol=1e-6):
-            raise ValueError(f"{where}.transform_matrix': expected last row [0, 0, 0, 1], got {matrix[3]}")
-        rotation = matrix[:3, :3]
-        if not np.allclose(rotation.T @ rotation, np.eye(3), atol=1e-4) or np.linalg.det(rotation) < 0:
-            raise ValueError(
-                f"{where}.transform_matrix': expected a rigid camera-to-world matrix (rotation block "
-                "orthonormal with determinant +1)"
-            )
-        matrices.append(matrix)
+        matrices.append(_check_matrix(path, f"field 'frames[{i}].transform_matrix'", frame))
     return TransformsFile(path, float(angle), tuple(images), np.stack(matrices))
+
+
+def _check_matrix(path: Path, what: str, frame: dict) -> np.ndarray:
+    raw = frame.get("transform_matrix")
+    try:
+        matrix = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError):
+        matrix = np.zeros(0)
+    if matrix.shape != (4, 4) or not np.all(np.isfinite(matrix)):
+        raise TransformsError(path, what, f"expected a finite 4x4 matrix, got {raw!r:.80}")
+    if not np.allclose(matrix[3], [0, 0, 0, 1], atol=1e-6):
+        raise TransformsError(path, what, f"expected last row [0, 0, 0, 1], got {matrix[3]}")
+    rotation = matrix[:3, :3]
+    if not np.allclose(rotation.T @ rotation, np.eye(3), atol=1e-4) or np.linalg.det(rotation) < 0:
+        message = "expected a rigid camera-to-world matrix (rotation block orthonormal, determinant +1)"
+        raise TransformsError(path, what, message)
+    return matrix
 
 
 def write_transforms(

@@ -26,7 +26,7 @@ from PIL import Image, UnidentifiedImageError
 
 from render.camera import DEFAULT_FOVY, DEFAULT_RADIUS, Cameras, angles_from_position, blender_to_world
 
-from .cameras import WorldUp, camera_condition, read_transforms
+from .cameras import TransformsError, WorldUp, camera_condition, read_transforms
 from .layout import (
     ELEVATION_FILE,
     ROTATION_FILE,
@@ -408,10 +408,11 @@ class _Walk:
             return
         try:
             transforms = read_transforms(path)
-        except (OSError, ValueError) as err:
-            message = str(err).removeprefix(f"{path}: ")
-            what, _, rest = message.partition(": ")
-            self.problem(path, what if rest else "contents", rest or message, shape_id)
+        except TransformsError as err:
+            self.problem(path, err.what, err.message, shape_id)
+            return
+        except OSError as err:
+            self.problem(path, "camera file", f"unreadable ({err})", shape_id)
             return
         if self.fov is None:
             self.fov, self.fov_source = transforms.camera_angle_x, path
