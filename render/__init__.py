@@ -1,3 +1,34 @@
-"""The ``render`` package (being built; see the issues)."""
+"""Differentiable rasterization with nvdiffrast's semantics, on CPU (pure PyTorch) and CUDA.
 
-__all__: list[str] = []
+The four ops have nvdiffrast's call shapes, so ``import render as dr`` ports nvdiffrast code::
+
+    ctx = dr.make_context()                      # Backend.AUTO: nvdiffrast on CUDA if importable
+    rast, rast_db = dr.rasterize(ctx, pos_clip, tri, (H, W))
+    feat, _ = dr.interpolate(attr, rast, tri)
+    mask = dr.antialias(rast[..., 3:].clamp(0, 1), rast, pos_clip, tri)
+
+``rast[B, H, W, 4]`` = (u, v, z/w, triangle_id + 1) with row 0 at NDC y = -1, on every backend.
+"""
+
+from render.backend import (
+    Backend,
+    NvdiffrastRasterContext,
+    RasterContext,
+    TorchRasterContext,
+    make_context,
+    nvdiffrast_available,
+)
+from render.ops import antialias, interpolate, rasterize, texture
+
+__all__ = [
+    "Backend",
+    "NvdiffrastRasterContext",
+    "RasterContext",
+    "TorchRasterContext",
+    "antialias",
+    "interpolate",
+    "make_context",
+    "nvdiffrast_available",
+    "rasterize",
+    "texture",
+]

@@ -1,0 +1,192 @@
+"""Rasterizer backend selection and context objects.
+
+Two backends implement nvdiffrast's four ops with the same semantics and the same ``rast`` layout,
+so their outputs are interchangeable:
+
+- ``Backend.TORCH``: the pure-PyTorch rasterizer (:mod:`render.torch_backend`), any device.
+- ``Backend.NVDIFFRAST``: nvdiffrast's CUDA rasterizer (``RasterizeCudaContext``, never the OpenGL
+  one), CUDA devices only, installed with ``pip install diffrp-nvdiffrast`` (the ``[cuda]`` extra).
+- ``Backend.AUTO``: nvdiffrast for CUDA devices when it is importable, else torch. The choice is
+  announced once, when the context is created (a log record; a ``UserWarning`` when a CUDA device
+  falls back to torch). A backend asked for by name never falls back: it raises instead.
+
+``rasterize`` takes a context (:func:`make_context`); the context-free ops (``interpolate``,
+``antialias``, ``texture``) dispatch on the tensors' device or take a ``backend`` argument.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import warnings
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import torch
+
+__all__ = [
+    "Backend",
+    "NvdiffrastRasterContext",
+    "RasterContext",
+    "TorchRasterContext",
+    "make_context",
+    "nvdiffrast_available",
+    "resolve_backend",
+]
+
+_LOG = logging.getLogger(__name__)
+
+INSTALL_HINT = (
+    "nvdiffrast is not importable; install it with `pip install diffrp-nvdiffrast` "
+    "(or this library's [cuda] extra), which needs a CUDA GPU, or use Backend.TORCH"
+)
+
+
+class Backend(str, Enum):
+    """Rasterizer backend: ``auto``, ``torch`` or ``nvdiffrast``."""
+
+    AUTO = "auto"
+    TORCH = "torch"
+    NVDIFFRAST = "nvdiffrast"
+
+
+def _as_backend(backend: Backend | str) -> Backend:
+    if isinstance(backend, Backend):
+        return backend
+    if isinstance(backend, str):
+        try:
+            return Backend(backend.lower())
+        except ValueError:
+            pass
+    choices = ", ".join(repr(b.value) for b in Backend)
+    raise ValueError(f"backend must be a render.Backend or one of {choices}, got {backend!r}")
+
+
+def import_nvdiffrast() -> Any:
+    """Import and return ``nvdiffrast.torch``; ImportError with an install hint when missing."""
+    try:
+        return importlib.import_module("nvdiffrast.torch")
+    except ImportError as err:  # also catches a broken build of the extension
+        raise ImportError(f"{INSTALL_HINT} (import error: {err})") from err
+
+
+def nvdiffrast_available() -> bool:
+    """True when ``nvdiffrast.torch`` can be imported."""
+    try:
+        import_nvdiffrast()
+    except ImportError:
+        return False
+    return True
+
+
+def resolve_backend(backend: Backend | str, device: torch.device | str | None) -> Backend:
+    """Turn ``backend`` into a concrete backend for tensors on ``device``.
+
+    ``AUTO`` gives ``NVDIFFRAST`` for CUDA devices when nvdiffrast is importable, else ``TORCH``
+    (with a ``UserWarning`` on CUDA devices). ``NVDIFFRAST`` on a non-CUDA device or without
+    nvdiffrast raises; nothing falls back silently.
+    """
+    backend = _as_backend(backend)
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    if backend is Backend.TORCH:
+        return backend
+    if backend is Backend.NVDIFFRAST:
+        if dev.type != "cuda":
+            raise ValueError(f"backend 'nvdiffrast' needs CUDA tensors, got device {dev}")
+        import_nvdiffrast()  # raises with the install hint
+        return backend
+    if dev.type == "cuda":
+        if nvdiffrast_available():
+            return Backend.NVDIFFRAST
+        warnings.warn(
+            f"render: backend 'auto' uses the pure-PyTorch rasterizer on {dev} because {INSTALL_HINT}",
+            UserWarning,
+            stacklevel=3,
+        )
+    return Backend.TORCH
+
+
+@dataclass(frozen=True)
+class TorchRasterContext:
+    """Context of the pure-PyTorch rasterizer; works on tensors of any device.
+
+    Attributes:
+        tile_size: largest side (pixels) of the dense stamps triangle boxes are cut into.
+        max_fragments: candidate fragments evaluated per chunk; bounds temporary memory
+            (about 60 bytes per candidate) independently of image and mesh size.
+    """
+
+    tile_size: int = 32
+    max_fragments: int = 1 << 22
+    backend: Backend = field(default=Backend.TORCH, init=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tile_size, int) or not 1 <= self.tile_size <= 1024:
+            raise ValueError(f"tile_size must be an int in [1, 1024], got {self.tile_size!r}")
+        if not isinstance(self.max_fragments, int) or self.max_fragments < 1:
+            raise ValueError(f"max_fragments must be a positive int, got {self.max_fragments!r}")
+
+
+class NvdiffrastRasterContext:
+    """nvdiffrast's ``RasterizeCudaContext`` for one CUDA device, created once and held.
+
+    Args:
+        device: a CUDA device; ``None`` means the current CUDA device.
+    """
+
+    backend: Backend = Backend.NVDIFFRAST
+
+    def __init__(self, device: torch.device | str | int | None = None) -> None:
+        dr = import_nvdiffrast()
+        if device is None:
+            if not torch.cuda.is_available():
+                raise ValueError("NvdiffrastRasterContext needs a CUDA device, but CUDA is not available")
+            device = torch.device("cuda", torch.cuda.current_device())
+        dev = torch.device(device) if not isinstance(device, int) else torch.device("cuda", device)
+        if dev.type != "cuda":
+            raise ValueError(f"device must be a CUDA device for nvdiffrast, got {dev}")
+        if dev.index is None:
+            dev = torch.device("cuda", torch.cuda.current_device())
+        self.device = dev
+        self.raw = dr.RasterizeCudaContext(device=dev)
+
+    def __repr__(self) -> str:
+        return f"NvdiffrastRasterContext(device={self.device})"
+
+
+RasterContext = TorchRasterContext | NvdiffrastRasterContext
+
+
+def make_context(
+    backend: Backend | str = Backend.AUTO,
+    device: torch.device | str | None = None,
+    **torch_options: int,
+) -> RasterContext:
+    """Create the rasterizer context for ``backend`` on ``device``.
+
+    Args:
+        backend: ``auto`` (nvdiffrast on CUDA devices when importable, else torch), ``torch`` or
+            ``nvdiffrast``; a named backend that cannot be used raises, never falls back.
+        device: where the tensors will live (``None``: CPU for ``auto``, the current CUDA
+            device for ``nvdiffrast``).
+        **torch_options: ``tile_size`` / ``max_fragments`` of :class:`TorchRasterContext`.
+
+    Returns:
+        A :class:`TorchRasterContext` or :class:`NvdiffrastRasterContext`.
+    """
+    requested = _as_backend(backend)
+    if requested is Backend.NVDIFFRAST and device is None:
+        chosen = Backend.NVDIFFRAST
+        import_nvdiffrast()
+    else:
+        chosen = resolve_backend(requested, device)
+    if chosen is Backend.NVDIFFRAST:
+        if torch_options:
+            raise ValueError(f"options {sorted(torch_options)} apply to the torch backend only")
+        ctx: RasterContext = NvdiffrastRasterContext(device)
+    else:
+        ctx = TorchRasterContext(**torch_options)
+    if requested is Backend.AUTO:
+        _LOG.info("render: backend 'auto' chose %r for device %s", chosen.value, device or "cpu")
+    return ctx
