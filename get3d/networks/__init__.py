@@ -2,8 +2,18 @@
 official checkpoints: building blocks, mapping networks, the triplane generator and the two
 camera-conditioned discriminators."""
 
+from .config import DiscriminatorConfig, GeneratorConfig
 from .conv import NoiseMode, SynthesisLayer, ToRGBLayer, modulated_conv2d
+from .discriminator import (
+    Discriminator,
+    DiscriminatorBlock,
+    DiscriminatorEpilogue,
+    DiscriminatorLogits,
+    encode_camera,
+)
 from .fir import conv2d_resample, downsample2d, setup_filter, upfirdn2d, upsample2d
+from .generator import Generator, GeneratorSynthesis
+from .heads import TriplaneTexGeo, bound_deformation, postprocess_geometry
 from .layers import (
     Activation,
     Conv2dLayer,
@@ -14,6 +24,7 @@ from .layers import (
 )
 from .mapping import MappingNetwork
 from .mlp import ModulatedFC, ModulatedMLP, modulated_fc
+from .outputs import GeneratedMesh, GridGeometry, Latents, PointGeometry, Triplanes
 from .synthesis import SynthesisBlockTexGeo, TriplaneSynthesis
 from .triplane import PLANE_AXES, normalize_points, sample_triplane
 
@@ -21,6 +32,20 @@ __all__ = [
     "PLANE_AXES",
     "Activation",
     "Conv2dLayer",
+    "Discriminator",
+    "DiscriminatorBlock",
+    "DiscriminatorConfig",
+    "DiscriminatorEpilogue",
+    "DiscriminatorLogits",
+    "GeneratedMesh",
+    "Generator",
+    "GeneratorConfig",
+    "GeneratorSynthesis",
+    "GridGeometry",
+    "Latents",
+    "PointGeometry",
+    "Triplanes",
+    "TriplaneTexGeo",
     "FullyConnectedLayer",
     "MappingNetwork",
     "MinibatchStdLayer",
@@ -32,6 +57,9 @@ __all__ = [
     "ToRGBLayer",
     "TriplaneSynthesis",
     "bias_act",
+    "bound_deformation",
+    "encode_camera",
+    "postprocess_geometry",
     "conv2d_resample",
     "downsample2d",
     "modulated_conv2d",

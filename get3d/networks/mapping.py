@@ -79,9 +79,9 @@ class MappingNetwork(nn.Module):
     def _map(self, z: torch.Tensor | None, c: torch.Tensor | None) -> torch.Tensor:
         x = None
         if self.z_dim > 0:
-            x = normalize_2nd_moment(z.to(torch.float32))
+            x = normalize_2nd_moment(z)
         if self.c_dim > 0:
-            y = normalize_2nd_moment(self.embed(c.to(torch.float32)))
+            y = normalize_2nd_moment(self.embed(c))
             x = torch.cat([x, y], dim=1) if x is not None else y
         for i in range(self.num_layers):
             x = getattr(self, f"fc{i}")(x)

@@ -1,0 +1,172 @@
+"""Typed configurations of the generator and the discriminator, with the official presets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DiscriminatorConfig", "GeneratorConfig"]
+
+
+def _power_of_two(name: str, value: int, minimum: int) -> None:
+    if not isinstance(value, int) or value < minimum or value & (value - 1):
+        raise ValueError(f"{name}: expected a power of two >= {minimum}, got {value!r}")
+
+
+def _positive_int(name: str, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Sizes of GET3D's unified generator. Defaults = the official car/chair/motorbike model.
+
+    Attributes:
+        z_dim, w_dim: latent and intermediate latent sizes (512).
+        mapping_layers, mapping_lr_multiplier, w_avg_beta: mapping networks (8, 0.01, 0.998).
+        triplane_resolution: R of the triplanes (256); the backbone runs 4 -> R.
+        triplane_channels: channels per plane (32); each triplane has 3x that.
+        channel_base, channel_max: backbone channels per block ``min(base // res, max)``.
+        conv_clamp: clamp of the backbone convolutions (256 as in the README's ``--fp32 0``
+            runs; None as with ``--fp32 1``). The final ToRGB always clamps at 256.
+        mlp_hidden, mlp_layers: the SDF/deformation/texture MLP width (32) and hidden layers (1).
+        feat_channels: texture feature channels fed to the final ToRGB (16).
+        tet_res: GET3D's ``--tet_res``; deformation offsets are bounded by
+            ``1 / (tet_res * deformation_multiplier)``.
+        grid_resolution: BCC cells per side of the default tet grid built when no grid is given
+            (35 gives about as many vertices as GET3D's res-90 Quartet grid).
+        dmtet_scale: side of the object box centred on the origin (1.0; chair 0.8).
+        deformation_multiplier: 1.0 (GET3D doubles it for FlexiCubes).
+        image_resolution: rendered image side (1024).
+    """
+
+    z_dim: int = 512
+    w_dim: int = 512
+    mapping_layers: int = 8
+    mapping_lr_multiplier: float = 0.01
+    w_avg_beta: float = 0.998
+    triplane_resolution: int = 256
+    triplane_channels: int = 32
+    channel_base: int = 32768
+    channel_max: int = 512
+    conv_clamp: float | None = 256.0
+    mlp_hidden: int = 32
+    mlp_layers: int = 1
+    feat_channels: int = 16
+    tet_res: int = 90
+    grid_resolution: int = 35
+    dmtet_scale: float = 1.0
+    deformation_multiplier: float = 1.0
+    image_resolution: int = 1024
+
+    def __post_init__(self) -> None:
+        for name in (
+            "z_dim",
+            "w_dim",
+            "mapping_layers",
+            "triplane_channels",
+            "channel_base",
+            "channel_max",
+            "mlp_hidden",
+            "feat_channels",
+            "tet_res",
+            "grid_resolution",
+        ):
+            _positive_int(name, getattr(self, name))
+        if not isinstance(self.mlp_layers, int) or self.mlp_layers < 0:
+            raise ValueError(f"mlp_layers: expected an integer >= 0, got {self.mlp_layers!r}")
+        _power_of_two("triplane_resolution", self.triplane_resolution, 4)
+        if self.channel_base // self.triplane_resolution < 1:
+            raise ValueError(
+                f"channel_base: expected >= triplane_resolution ({self.triplane_resolution}), "
+                f"got {self.channel_base}"
+            )
+        _positive_int("image_resolution", self.image_resolution)
+        for name in ("dmtet_scale", "deformation_multiplier", "mapping_lr_multiplier"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: expected a positive number, got {getattr(self, name)!r}")
+        if self.conv_clamp is not None and not self.conv_clamp > 0:
+            raise ValueError(f"conv_clamp: expected None or a positive number, got {self.conv_clamp!r}")
+
+    @classmethod
+    def official(cls, category: str = "car") -> GeneratorConfig:
+        """The released checkpoints' configuration; ``category`` sets ``dmtet_scale``
+        (car, motorbike, table: 1.0; chair: 0.8)."""
+        scales = {"car": 1.0, "motorbike": 1.0, "table": 1.0, "chair": 0.8}
+        if category not in scales:
+            raise ValueError(f"category: expected one of {sorted(scales)}, got {category!r}")
+        return cls(dmtet_scale=scales[category])
+
+    @classmethod
+    def tiny(cls) -> GeneratorConfig:
+        """A few-thousand-parameter configuration that runs in milliseconds on a CPU (tests)."""
+        return cls(
+            z_dim=16,
+            w_dim=16,
+            mapping_layers=2,
+            triplane_resolution=16,
+            triplane_channels=4,
+            channel_base=128,
+            channel_max=16,
+            mlp_hidden=8,
+            feat_channels=4,
+            tet_res=8,
+            grid_resolution=8,
+            image_resolution=32,
+        )
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """Sizes of GET3D's discriminator pair. Defaults = the official 1024-pixel model.
+
+    Attributes:
+        image_resolution: input side (1024); blocks run ``image_resolution -> 8`` then a 4x4 epilogue.
+        channel_base, channel_max: channels per block ``min(base // res, max)``.
+        conv_clamp: clamp of the convolutions (256 with ``--fp32 0``, None with ``--fp32 1``).
+        mbstd_group_size, mbstd_num_channels: minibatch-std layer (4, 1).
+        cmap_dim: size of the camera embedding (None = channels at 4x4, i.e. 512).
+        mapping_layers: layers of each camera-conditioning mapping network (8).
+        camera_frequencies: sin/cos frequencies of the angle encoding (3 -> 2 + 2*2*3 = 14 dims).
+    """
+
+    image_resolution: int = 1024
+    channel_base: int = 32768
+    channel_max: int = 512
+    conv_clamp: float | None = 256.0
+    mbstd_group_size: int = 4
+    mbstd_num_channels: int = 1
+    cmap_dim: int | None = None
+    mapping_layers: int = 8
+    camera_frequencies: int = 3
+
+    def __post_init__(self) -> None:
+        _power_of_two("image_resolution", self.image_resolution, 8)
+        for name in ("channel_base", "channel_max", "mbstd_group_size", "mapping_layers"):
+            _positive_int(name, getattr(self, name))
+        if self.channel_base // self.image_resolution < 1:
+            raise ValueError(
+                f"channel_base: expected >= image_resolution ({self.image_resolution}), "
+                f"got {self.channel_base}"
+            )
+        if not isinstance(self.mbstd_num_channels, int) or self.mbstd_num_channels < 0:
+            raise ValueError(f"mbstd_num_channels: expected an integer >= 0, got {self.mbstd_num_channels!r}")
+        if self.cmap_dim is not None:
+            _positive_int("cmap_dim", self.cmap_dim)
+        if not isinstance(self.camera_frequencies, int) or self.camera_frequencies < 0:
+            raise ValueError(f"camera_frequencies: expected an integer >= 0, got {self.camera_frequencies!r}")
+        if self.conv_clamp is not None and not self.conv_clamp > 0:
+            raise ValueError(f"conv_clamp: expected None or a positive number, got {self.conv_clamp!r}")
+
+    @property
+    def camera_dim(self) -> int:
+        """Size of the encoded camera condition: 2 raw angles + 2 * 2 * frequencies."""
+        return 2 + 4 * self.camera_frequencies
+
+    @classmethod
+    def official(cls) -> DiscriminatorConfig:
+        return cls()
+
+    @classmethod
+    def tiny(cls) -> DiscriminatorConfig:
+        return cls(image_resolution=32, channel_base=256, channel_max=16, mapping_layers=2, cmap_dim=8)

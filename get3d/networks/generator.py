@@ -1,0 +1,212 @@
+"""GET3D's unified generator (official ``GeneratorDMTETMesh`` with ``one_3d_generator=1``).
+
+State (names equal the official checkpoints, so they load with ``strict=True``):
+
+* ``mapping`` (texture, ``num_ws_tex`` = 9 copies) and ``mapping_geo`` (geometry, 22 copies);
+* ``synthesis.generator`` = :class:`~get3d.networks.heads.TriplaneTexGeo` (backbone + heads);
+* ``synthesis.to_rgb``: ToRGB 16 -> 3 (clamp 256), modulated by the last texture w.
+
+The tet grid is not part of the state (pass one, e.g. ``dmtet.TetGrid.load('90_compress.npz')``
+for GET3D's own grid, or let the generator build a BCC grid). World frame: Y up, object in the
+box ``[-s/2, s/2]^3`` with ``s = dmtet_scale``; SDF positive inside.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+import dmtet
+
+from .config import GeneratorConfig
+from .conv import NoiseMode, ToRGBLayer
+from .heads import TriplaneTexGeo, bound_deformation, postprocess_geometry
+from .mapping import MappingNetwork
+from .outputs import GeneratedMesh, GridGeometry, Latents, PointGeometry, Triplanes
+
+__all__ = ["Generator", "GeneratorSynthesis"]
+
+
+class GeneratorSynthesis(nn.Module):
+    """Container with the official layout: ``generator`` (triplanes + heads) and ``to_rgb``."""
+
+    def __init__(self, cfg: GeneratorConfig) -> None:
+        super().__init__()
+        self.generator = TriplaneTexGeo(
+            cfg.w_dim,
+            cfg.triplane_resolution,
+            cfg.triplane_channels,
+            cfg.feat_channels,
+            cfg.mlp_hidden,
+            cfg.mlp_layers,
+            cfg.channel_base,
+            cfg.channel_max,
+            cfg.conv_clamp,
+        )
+        self.to_rgb = ToRGBLayer(cfg.feat_channels, 3, cfg.w_dim, conv_clamp=256)
+
+
+def _check_points(name: str, points: object, batch: int) -> torch.Tensor:
+    if not isinstance(points, torch.Tensor) or not points.is_floating_point():
+        raise TypeError(f"{name}: expected a floating-point tensor [B, P, 3], got {type(points).__name__}")
+    if points.ndim == 2 and points.shape[1] == 3:
+        points = points.unsqueeze(0).expand(batch, -1, -1)
+    if points.ndim != 3 or points.shape[0] != batch or points.shape[2] != 3:
+        raise ValueError(f"{name}: expected shape [{batch}, P, 3] or [P, 3], got {tuple(points.shape)}")
+    return points
+
+
+class Generator(nn.Module):
+    """Two latents in, triplanes, SDF/deformation/colour fields, meshes and renders out.
+
+    Args:
+        config: sizes (default: the official model); every size is configurable.
+        grid: the tet grid for mesh extraction; None builds ``TetGrid.bcc(grid_resolution,
+            dmtet_scale)`` on first use. Its box must be ``[-s/2, s/2]^3``.
+    """
+
+    def __init__(self, config: GeneratorConfig | None = None, grid: dmtet.TetGrid | None = None) -> None:
+        super().__init__()
+        cfg = GeneratorConfig() if config is None else config
+        if not isinstance(cfg, GeneratorConfig):
+            raise TypeError(f"config: expected a GeneratorConfig, got {type(cfg).__name__}")
+        self.config = cfg
+        self.synthesis = GeneratorSynthesis(cfg)
+        heads = self.synthesis.generator
+        self.num_ws = heads.num_ws_tex
+        self.num_ws_geo = heads.num_ws_geo
+        mapping_kwargs = dict(
+            num_layers=cfg.mapping_layers, lr_multiplier=cfg.mapping_lr_multiplier, w_avg_beta=cfg.w_avg_beta
+        )
+        self.mapping = MappingNetwork(cfg.z_dim, 0, cfg.w_dim, self.num_ws, **mapping_kwargs)
+        self.mapping_geo = MappingNetwork(cfg.z_dim, 0, cfg.w_dim, self.num_ws_geo, **mapping_kwargs)
+        self._grid: dmtet.TetGrid | None = None
+        if grid is not None:
+            self.set_grid(grid)
+
+    # ------------------------------------------------------------------ grid and box
+    @property
+    def box_min(self) -> float:
+        return -0.5 * self.config.dmtet_scale
+
+    @property
+    def box_size(self) -> float:
+        return float(self.config.dmtet_scale)
+
+    def set_grid(self, grid: dmtet.TetGrid) -> None:
+        """Use ``grid`` for mesh extraction (checked to span the object box)."""
+        if not isinstance(grid, dmtet.TetGrid):
+            raise TypeError(f"grid: expected a dmtet.TetGrid, got {type(grid).__name__}")
+        lo, hi = float(grid.vertices.min()), float(grid.vertices.max())
+        tol = 1e-4 * self.box_size
+        if abs(lo - self.box_min) > tol or abs(hi - (self.box_min + self.box_size)) > tol:
+            raise ValueError(
+                f"grid: expected vertices spanning [{self.box_min}, {self.box_min + self.box_size}] "
+                f"(dmtet_scale {self.config.dmtet_scale}), got [{lo:.6g}, {hi:.6g}]"
+            )
+        self._grid = grid
+
+    def grid(self, device: torch.device | str | None = None) -> dmtet.TetGrid:
+        """The tet grid on ``device`` (default: the parameters' device), built on first use."""
+        if self._grid is None:
+            self._grid = dmtet.TetGrid.bcc(self.config.grid_resolution, scale=self.config.dmtet_scale)
+        device = torch.device(device) if device is not None else self.mapping.fc0.weight.device
+        if self._grid.vertices.device != device:
+            self._grid = self._grid.to(device)
+        return self._grid
+
+    # ------------------------------------------------------------------ latents
+    def map_latents(
+        self,
+        z_geo: torch.Tensor,
+        z_tex: torch.Tensor,
+        truncation_psi: float = 1.0,
+        update_emas: bool = False,
+    ) -> Latents:
+        """Map ``z_geo, z_tex [B, z_dim]`` (N(0, I)) to per-layer w's with truncation ``psi``."""
+        if z_geo.shape != z_tex.shape:
+            raise ValueError(
+                f"z_geo, z_tex: expected equal shapes, got {tuple(z_geo.shape)} and {tuple(z_tex.shape)}"
+            )
+        tex = self.mapping(z_tex, None, truncation_psi=truncation_psi, update_emas=update_emas)
+        geo = self.mapping_geo(z_geo, None, truncation_psi=truncation_psi, update_emas=update_emas)
+        return Latents(geo=geo, tex=tex)
+
+    def _check_latents(self, ws: Latents) -> None:
+        if not isinstance(ws, Latents):
+            raise TypeError(f"ws: expected Latents, got {type(ws).__name__}")
+        w = self.config.w_dim
+        if ws.geo.ndim != 3 or tuple(ws.geo.shape[1:]) != (self.num_ws_geo, w):
+            raise ValueError(f"ws.geo: expected [B, {self.num_ws_geo}, {w}], got {tuple(ws.geo.shape)}")
+        if tuple(ws.tex.shape) != (ws.geo.shape[0], self.num_ws, w):
+            raise ValueError(
+                f"ws.tex: expected [{ws.geo.shape[0]}, {self.num_ws}, {w}], got {tuple(ws.tex.shape)}"
+            )
+
+    # ------------------------------------------------------------------ fields
+    def triplanes(self, ws: Latents, noise_mode: NoiseMode | str = NoiseMode.CONST) -> Triplanes:
+        """Geometry and texture triplanes ``[B, 3C, R, R]`` (GET3D always uses const noise)."""
+        self._check_latents(ws)
+        geo, tex = self.synthesis.generator.get_feature(ws.tex, ws.geo, noise_mode=noise_mode)
+        return Triplanes(geometry=geo, texture=tex)
+
+    def query_geometry(self, planes: Triplanes, ws: Latents, points: torch.Tensor) -> PointGeometry:
+        """SDF and bounded deformation at world points ``[B, P, 3]`` (or ``[P, 3]`` for all)."""
+        self._check_latents(ws)
+        heads = self.synthesis.generator
+        points = _check_points("points", points, ws.geo.shape[0])
+        sdf, deform = heads.sdf_deformation(
+            planes.geometry, points, ws.geo[:, heads.num_ws_geo_backbone :], self.box_min, self.box_size
+        )
+        cfg = self.config
+        return PointGeometry(sdf[..., 0], bound_deformation(deform, cfg.tet_res, cfg.deformation_multiplier))
+
+    def query_features(self, planes: Triplanes, ws: Latents, points: torch.Tensor) -> torch.Tensor:
+        """Texture features ``[B, P, feat_channels]`` at world points ``[B, P, 3]``."""
+        self._check_latents(ws)
+        heads = self.synthesis.generator
+        points = _check_points("points", points, ws.tex.shape[0])
+        return heads.texture_feature(
+            planes.texture, points, ws.tex[:, heads.num_ws_tex_backbone :], self.box_min, self.box_size
+        )
+
+    def features_to_rgb(self, features: torch.Tensor, ws: Latents) -> torch.Tensor:
+        """Final ToRGB of a feature image ``[B, feat, H, W]`` -> RGB ``[B, 3, H, W]``."""
+        return self.synthesis.to_rgb(features, ws.tex[:, -1])
+
+    def query_rgb(self, planes: Triplanes, ws: Latents, points: torch.Tensor) -> torch.Tensor:
+        """RGB ``[B, P, 3]`` (about [-1, 1]) of the texture field at world points ``[B, P, 3]``."""
+        feat = self.query_features(planes, ws, points)  # [B, P, F]
+        rgb = self.features_to_rgb(feat.permute(0, 2, 1).unsqueeze(-1), ws)  # [B, 3, P, 1]
+        return rgb[..., 0].permute(0, 2, 1)
+
+    def grid_geometry(self, planes: Triplanes, ws: Latents) -> GridGeometry:
+        """SDF and deformation on every grid vertex, with GET3D's empty-shape fix."""
+        grid = self.grid(planes.geometry.device)
+        verts = grid.vertices.to(planes.geometry.dtype)
+        field = self.query_geometry(planes, ws, verts)
+        sdf, deform, reg, empty = postprocess_geometry(
+            field.sdf, field.deformation, grid.center_idx, grid.boundary_idx
+        )
+        return GridGeometry(sdf=sdf, deformation=deform, vertices=verts + deform, sdf_reg=reg, empty=empty)
+
+    def meshes(self, geometry: GridGeometry) -> list[dmtet.SurfaceMesh]:
+        """Marching tets on the deformed grid, outward faces; one mesh per sample."""
+        grid = self.grid(geometry.sdf.device)
+        return dmtet.marching_tets(grid, geometry.sdf, geometry.deformation, outward=True)
+
+    @torch.no_grad()
+    def extract_meshes(self, ws: Latents) -> list[GeneratedMesh]:
+        """One mesh per sample with per-vertex colours from the texture field (inference)."""
+        planes = self.triplanes(ws)
+        out = []
+        for i, mesh in enumerate(self.meshes(self.grid_geometry(planes, ws))):
+            one = Latents(geo=ws.geo[i : i + 1], tex=ws.tex[i : i + 1])
+            sub = Triplanes(planes.geometry[i : i + 1], planes.texture[i : i + 1])
+            colors = (
+                self.query_rgb(sub, one, mesh.vertices[None])[0]
+                if mesh.vertices.shape[0]
+                else (mesh.vertices.new_zeros(0, 3))
+            )
+            out.append(GeneratedMesh(mesh.vertices, mesh.faces, colors))
+        return out
