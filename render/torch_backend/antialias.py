@@ -130,8 +130,9 @@ def antialias_construct_topology_hash_torch(tri: Tensor) -> AntialiasTopology:
     key = (lo + 1) * stride + (hi + 1)  # [F, 3]; +1 keeps negative indices from colliding
 
     insert_face = (t >= 0).all(dim=1) & (t[:, 0] != t[:, 1]) & (t[:, 1] != t[:, 2]) & (t[:, 2] != t[:, 0])
-    ins_key = key[insert_face].reshape(-1)
-    ins_opp = t[insert_face].reshape(-1)
+    kept = torch.nonzero(insert_face).squeeze(1)
+    ins_key = _take(key, kept).reshape(-1)
+    ins_opp = _take(t, kept).reshape(-1)
     opposite = torch.full((num_faces, 3), -1, dtype=torch.long, device=device)
     if ins_key.numel() == 0:
         return AntialiasTopology(opposite=opposite, num_faces=num_faces)
@@ -143,23 +144,28 @@ def antialias_construct_topology_hash_torch(tri: Tensor) -> AntialiasTopology:
     big = ins_key.numel()
     first = torch.full((num_groups,), big, dtype=torch.long, device=device)
     first.scatter_reduce_(0, group, order, reduce="amin")
-    slot0 = ins_opp[first]
-    differs = ins_opp != slot0[group]
+    slot0 = _take(ins_opp, first)
+    differs = ins_opp != _take(slot0, group)
     second = torch.full((num_groups,), big, dtype=torch.long, device=device)
     second.scatter_reduce_(0, group, torch.where(differs, order, big), reduce="amin")
     has_second = second < big
-    slot1 = torch.where(has_second, ins_opp[second.clamp(max=big - 1)], -1)
+    slot1 = torch.where(has_second, _take(ins_opp, second.clamp(max=big - 1)), -1)
 
     # Look up every face's edges (including faces that were not inserted).
     flat_key = key.reshape(-1)
     pos = torch.searchsorted(uniq, flat_key).clamp(max=num_groups - 1)
-    found = (uniq[pos] == flat_key) & (lo.reshape(-1) != hi.reshape(-1))
-    s0 = torch.where(found, slot0[pos], -1)
-    s1 = torch.where(found, slot1[pos], -1)
+    found = (_take(uniq, pos) == flat_key) & (lo.reshape(-1) != hi.reshape(-1))
+    s0 = torch.where(found, _take(slot0, pos), -1)
+    s1 = torch.where(found, _take(slot1, pos), -1)
     own = t.reshape(-1)
     res = torch.where(s0 == own, s1, torch.where(s1 == own, s0, -1))
     res = torch.where(found, res, -1)
     return AntialiasTopology(opposite=res.reshape(num_faces, 3), num_faces=num_faces)
+
+
+def _take(src: Tensor, idx: Tensor) -> Tensor:
+    """``src[idx]`` along dim 0 through ``index_select`` (much faster than advanced indexing on CPU)."""
+    return src.index_select(0, idx.reshape(-1)).reshape(*idx.shape, *src.shape[1:])
 
 
 def _same_sign(a: Tensor, b: Tensor) -> Tensor:
@@ -215,28 +221,28 @@ def _analyse(
     pix0 = (pb * height + py) * width + px
     pix1 = pix0 + torch.where(down, width, 1)
 
-    tri0 = tid_flat[pix0].long() - 1
-    tri1 = tid_flat[pix1].long() - 1
+    tri0 = _take(tid_flat, pix0).long() - 1
+    tri1 = _take(tid_flat, pix1).long() - 1
     chosen = torch.where(tri0 >= 0, tri0, tri1)
     both = (tri0 >= 0) & (tri1 >= 0)
-    chosen = torch.where(both, torch.where(zw[pix0] < zw[pix1], tri0, tri1), chosen)
+    chosen = torch.where(both, torch.where(_take(zw, pix0) < _take(zw, pix1), tri0, tri1), chosen)
     use1 = chosen == tri1
     cx = px + (use1 & ~down).long()
     cy = py + (use1 & down).long()
 
-    keep = (chosen >= 0) & (chosen < tri.shape[0])
+    keep = torch.nonzero((chosen >= 0) & (chosen < tri.shape[0])).squeeze(1)
     pix0, pix1, pb, cx, cy, down, chosen, use1 = (
-        v[keep] for v in (pix0, pix1, pb, cx, cy, down, chosen, use1)
+        _take(v, keep) for v in (pix0, pix1, pb, cx, cy, down, chosen, use1)
     )
 
-    vi = tri[chosen]  # [N, 3]
-    op = opposite[chosen]  # [N, 3]
+    vi = _take(tri, chosen)  # [N, 3]
+    op = _take(opposite, chosen)  # [N, 3]
     if instance_mode:
         vbase = (pb * num_vertices)[:, None]
         vi = vi + vbase
         op = torch.where(op >= 0, op + vbase, op)
-    pv = pos_flat[vi]  # [N, 3, 4]
-    ov = torch.where((op >= 0)[..., None], pos_flat[op.clamp(min=0)], pv)
+    pv = _take(pos_flat, vi)  # [N, 3, 4]
+    ov = torch.where((op >= 0)[..., None], _take(pos_flat, op.clamp(min=0)), pv)
 
     xh = 0.5 * width
     yh = 0.5 * height
@@ -288,15 +294,16 @@ def _analyse(
     i2 = (di + 2) % 3
     vert1 = vi.gather(1, i1[:, None]).squeeze(1)
     vert2 = vi.gather(1, i2[:, None]).squeeze(1)
+    sel_hit = torch.nonzero(hit).squeeze(1)
     return _Items(
-        pix0=pix0[hit],
-        pix1=pix1[hit],
-        alpha=alpha[hit],
-        vert1=vert1[hit],
-        vert2=vert2[hit],
-        cx=cx[hit],
-        cy=cy[hit],
-        down=down[hit],
+        pix0=_take(pix0, sel_hit),
+        pix1=_take(pix1, sel_hit),
+        alpha=_take(alpha, sel_hit),
+        vert1=_take(vert1, sel_hit),
+        vert2=_take(vert2, sel_hit),
+        cx=_take(cx, sel_hit),
+        cy=_take(cy, sel_hit),
+        down=_take(down, sel_hit),
     )
 
 
@@ -306,8 +313,8 @@ def _position_gradient(
     """nvdiffrast's per-item gradient of the loss w.r.t. the edge vertices. Returns 2 x ``[N, 4]``."""
     gdt = pos_flat.dtype
     down = items.down
-    p1 = pos_flat[items.vert1]
-    p2 = pos_flat[items.vert2]
+    p1 = _take(pos_flat, items.vert1)
+    p2 = _take(pos_flat, items.vert2)
     xh = torch.where(down, 0.5 * height, 0.5 * width).to(gdt)
     yh = torch.where(down, 0.5 * width, 0.5 * height).to(gdt)
     fx0 = items.cx.to(gdt) + 0.5 - 0.5 * width
@@ -374,7 +381,9 @@ class _AntialiasFunction(torch.autograd.Function):
         color_flat = color.detach().reshape(-1, channels)
         out = color.detach().clone()
         target = torch.where(items.alpha > 0, items.pix0, items.pix1)
-        delta = items.alpha.to(color.dtype)[:, None] * (color_flat[items.pix1] - color_flat[items.pix0])
+        delta = items.alpha.to(color.dtype)[:, None] * (
+            _take(color_flat, items.pix1) - _take(color_flat, items.pix0)
+        )
         out.view(-1, channels).index_add_(0, target, delta)
 
         ctx.items = items
@@ -394,7 +403,7 @@ class _AntialiasFunction(torch.autograd.Function):
         grad_out = grad_out.contiguous()
         g_flat = grad_out.view(-1, channels)
         target = torch.where(items.alpha > 0, items.pix0, items.pix1)
-        g_src = g_flat[target]  # [N, C]
+        g_src = _take(g_flat, target)  # [N, C]
 
         grad_color = None
         if ctx.needs_input_grad[0]:
@@ -409,7 +418,7 @@ class _AntialiasFunction(torch.autograd.Function):
             gdt = torch.promote_types(pos.dtype, torch.float32)
             pos_flat = pos.detach().reshape(-1, 4).to(gdt)
             color_flat = color.detach().reshape(-1, channels)
-            dd = (g_src * (color_flat[items.pix1] - color_flat[items.pix0])).sum(dim=1).to(gdt)
+            dd = (g_src * (_take(color_flat, items.pix1) - _take(color_flat, items.pix0))).sum(dim=1).to(gdt)
             g1, g2 = _position_gradient(items, pos_flat, dd, width, height)
             gp = torch.zeros_like(pos_flat)
             gp.index_add_(0, items.vert1, g1)
