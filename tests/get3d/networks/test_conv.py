@@ -40,6 +40,7 @@ def test_modulated_conv2d_gradcheck():
         assert torch.autograd.gradcheck(
             lambda a, b, c, up=up: modulated_conv2d(a, b, c, up=up, padding=1, resample_filter=f),
             (x, weight, styles),
+            fast_mode=True,
         )
 
 
