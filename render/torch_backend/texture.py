@@ -103,8 +103,12 @@ def texture_construct_mip_torch(tex: Tensor, max_mip_level: int | None = None) -
 
 
 def _gather(flat: Tensor, idx: Tensor) -> Tensor:
-    """``flat[Bt, T, C]``, ``idx[Bt, P]`` -> ``[Bt, P, C]``."""
-    return torch.gather(flat, 1, idx[..., None].expand(-1, -1, flat.shape[-1]))
+    """``flat[Bt, T, C]``, ``idx[Bt, P]`` -> ``[Bt, P, C]`` (``index_select``: fast on CPU)."""
+    bt, texels, channels = flat.shape
+    if bt > 1:
+        idx = idx + torch.arange(bt, device=idx.device)[:, None] * texels
+    out = flat.reshape(bt * texels, channels).index_select(0, idx.reshape(-1))
+    return out.reshape(*idx.shape, channels)
 
 
 def _bilinear(
