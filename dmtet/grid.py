@@ -11,6 +11,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -181,6 +182,18 @@ class TetGrid:
             raise
 
     # ------------------------------------------------------------------ queries
+    @cached_property
+    def index_columns(self) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+        """Contiguous columns of ``tets`` (4 x [T]) and ``edges`` (2 x [E]) for fast gathers.
+
+        Computed on first use and kept with this grid object (derived data, never stale: the grid
+        is immutable and ``to()`` returns a new grid).
+        """
+        return (
+            tuple(c.contiguous() for c in self.tets.unbind(1)),
+            tuple(c.contiguous() for c in self.edges.unbind(1)),
+        )
+
     @property
     def num_vertices(self) -> int:
         return int(self.vertices.shape[0])

@@ -41,6 +41,15 @@ from .tables import num_triangles_table, triangle_table
 __all__ = ["SurfaceMesh", "marching_tetrahedra", "marching_tets"]
 
 _CORNER_WEIGHTS = (1, 2, 4, 8)
+_MAX_PACKED_BATCH = 62  # samples whose occupancy bits share one int64
+
+
+def _packed_dtype(batch: int) -> torch.dtype:
+    """Smallest integer dtype holding one occupancy bit per sample (sign bit unused)."""
+    for dtype, bits in ((torch.uint8, 8), (torch.int16, 15), (torch.int32, 31)):
+        if batch <= bits:
+            return dtype
+    return torch.int64
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,25 +209,56 @@ def marching_tets(
     """
     _check_grid_inputs(grid, sdf, deform)
     batch, n = sdf.shape
-    pos = grid.vertices if deform is None else grid.vertices + deform
-    pos = pos.expand(batch, n, 3)
+    if batch > _MAX_PACKED_BATCH:  # occupancy bits of a whole chunk travel in one int64 per vertex
+        return [
+            mesh
+            for start in range(0, batch, _MAX_PACKED_BATCH)
+            for mesh in marching_tets(
+                grid,
+                sdf[start : start + _MAX_PACKED_BATCH],
+                None if deform is None or deform.dim() == 2 else deform[start : start + _MAX_PACKED_BATCH],
+                outward,
+            )
+        ]
+    tet_columns, edge_columns = grid.index_columns
     with torch.no_grad():
-        occ = sdf > 0  # [B, N]
-        crossing = occ[:, grid.edges[:, 0]] != occ[:, grid.edges[:, 1]]  # [B, E]
-        vertex_of_edge = torch.cumsum(crossing.to(torch.int64), dim=1) - 1  # [B, E], local per sample
+        # Bit b of occ_bits[v] is sample b's occupancy of vertex v: one gather serves the batch.
+        bits_dtype = _packed_dtype(batch)
+        sample_mask = (1 << torch.arange(batch, device=sdf.device, dtype=torch.int64)).unsqueeze(-1)
+        occ_bits = ((sdf > 0).to(torch.int64) * sample_mask).sum(0).to(bits_dtype)  # [N]
+        sample_mask = sample_mask.to(bits_dtype)
+        # Edge crossings and the per-sample output vertex id of each crossing edge.
+        crossing_bits = occ_bits.index_select(0, edge_columns[0]) ^ occ_bits.index_select(0, edge_columns[1])
+        crossing = (crossing_bits.unsqueeze(0) & sample_mask) != 0  # [B, E]
+        vertex_of_edge = torch.cumsum(crossing, dim=1, dtype=torch.int32) - 1  # [B, E]
         cross_b, cross_e = torch.nonzero(crossing, as_tuple=True)  # sample-major, edges in order
         verts_per_sample = crossing.sum(dim=1).tolist()
-
-        case = _case_index(occ[:, grid.tets])  # [B, T]
-        emitting = (case > 0) & (case < 15)
+        # Emitting tets (corners not all on one side), sample-major in tet order, and their cases.
+        corner_bits = [occ_bits.index_select(0, column) for column in tet_columns]  # 4 x [T]
+        mixed = (corner_bits[0] ^ corner_bits[1]) | (corner_bits[0] ^ corner_bits[2])
+        mixed |= corner_bits[0] ^ corner_bits[3]
+        emitting = (mixed.unsqueeze(0) & sample_mask) != 0  # [B, T]
         tet_b, tet_t = torch.nonzero(emitting, as_tuple=True)
-        case = case[tet_b, tet_t]
-        corner_ids = vertex_of_edge[tet_b.unsqueeze(-1), grid.tet_edges[tet_t]]  # [M, 6]
         tets_per_sample = emitting.sum(dim=1).tolist()
+        case = torch.zeros_like(tet_t)
+        for k, bits in enumerate(corner_bits):
+            case |= ((bits.index_select(0, tet_t).to(torch.int64) >> tet_b) & 1) << k
+        flat_edges = grid.tet_edges.index_select(0, tet_t) + (tet_b * grid.edges.shape[0]).unsqueeze(-1)
+        corner_ids = vertex_of_edge.reshape(-1).index_select(0, flat_edges.reshape(-1))
+        corner_ids = corner_ids.reshape(-1, 6).to(torch.int64)  # [M, 6]
 
-    a, b = grid.edges[cross_e, 0], grid.edges[cross_e, 1]
-    s = sdf.to(pos.dtype)
-    verts = _zero_crossing(pos[cross_b, a], pos[cross_b, b], s[cross_b, a], s[cross_b, b])
+    a = edge_columns[0].index_select(0, cross_e)
+    b = edge_columns[1].index_select(0, cross_e)
+    s = sdf.to(grid.vertices.dtype)
+    s_flat, offset = s.reshape(-1), cross_b * n
+    s_a, s_b = s_flat.index_select(0, offset + a), s_flat.index_select(0, offset + b)
+    if deform is None or deform.dim() == 2:
+        pos = grid.vertices if deform is None else grid.vertices + deform
+        pos_a, pos_b = pos.index_select(0, a), pos.index_select(0, b)
+    else:
+        pos = (grid.vertices + deform).reshape(-1, 3)
+        pos_a, pos_b = pos.index_select(0, offset + a), pos.index_select(0, offset + b)
+    verts = _zero_crossing(pos_a, pos_b, s_a, s_b)
 
     meshes = []
     per_sample = zip(

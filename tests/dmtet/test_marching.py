@@ -315,3 +315,18 @@ def test_cuda_matches_cpu():
     for a, b in zip(cpu, gpu, strict=True):
         assert b.faces.is_cuda
         assert torch.equal(a.faces, b.faces.cpu()) and torch.allclose(a.vertices, b.vertices.cpu())
+
+
+@pytest.mark.parametrize("batch", [8, 9, 16, 32, 63, 70])
+def test_fast_path_any_batch_size(batch):
+    # Occupancy bits are packed per vertex in the smallest integer type, in chunks of 62 samples.
+    grid = TetGrid.cubes(2)
+    gen = torch.Generator().manual_seed(batch)
+    sdf = torch.rand(batch, grid.num_vertices, generator=gen) - 0.5
+    deform = (torch.rand(batch, grid.num_vertices, 3, generator=gen) - 0.5) * 0.1
+    meshes = marching_tets(grid, sdf, deform=deform)
+    verts, faces, tet_idx = marching_tetrahedra(grid.vertices + deform, grid.tets, sdf, True)
+    assert len(meshes) == batch
+    for b, mesh in enumerate(meshes):
+        assert torch.equal(mesh.vertices, verts[b]) and torch.equal(mesh.faces, faces[b])
+        assert torch.equal(mesh.tet_idx, tet_idx[b])
