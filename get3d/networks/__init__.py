@@ -25,6 +25,7 @@ from .layers import (
 from .mapping import MappingNetwork
 from .mlp import ModulatedFC, ModulatedMLP, modulated_fc
 from .outputs import GeneratedMesh, GridGeometry, Latents, PointGeometry, Triplanes
+from .rendering import GeneratorOutput, gather_foreground, render_textured
 from .synthesis import SynthesisBlockTexGeo, TriplaneSynthesis
 from .triplane import PLANE_AXES, normalize_points, sample_triplane
 
@@ -40,6 +41,7 @@ __all__ = [
     "GeneratedMesh",
     "Generator",
     "GeneratorConfig",
+    "GeneratorOutput",
     "GeneratorSynthesis",
     "GridGeometry",
     "Latents",
@@ -59,6 +61,8 @@ __all__ = [
     "bias_act",
     "bound_deformation",
     "encode_camera",
+    "gather_foreground",
+    "render_textured",
     "postprocess_geometry",
     "conv2d_resample",
     "downsample2d",

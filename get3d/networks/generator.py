@@ -17,12 +17,14 @@ import torch
 from torch import nn
 
 import dmtet
+from render.camera import Cameras
 
 from .config import GeneratorConfig
 from .conv import NoiseMode, ToRGBLayer
 from .heads import TriplaneTexGeo, bound_deformation, postprocess_geometry
 from .mapping import MappingNetwork
 from .outputs import GeneratedMesh, GridGeometry, Latents, PointGeometry, Triplanes
+from .rendering import GeneratorOutput, render_textured
 
 __all__ = ["Generator", "GeneratorSynthesis"]
 
@@ -210,3 +212,72 @@ class Generator(nn.Module):
             )
             out.append(GeneratedMesh(mesh.vertices, mesh.faces, colors))
         return out
+
+    # ------------------------------------------------------------------ rendering
+    def render_geometry(
+        self,
+        planes: Triplanes,
+        ws: Latents,
+        geometry: GridGeometry,
+        cameras: Cameras,
+        resolution: int | None = None,
+        *,
+        backend: str = "auto",
+        ctx: object | None = None,
+    ) -> GeneratorOutput:
+        """Extract the meshes of ``geometry`` and render sample ``b`` from camera ``b``."""
+        self._check_latents(ws)
+        if not isinstance(cameras, Cameras):
+            raise TypeError(f"cameras: expected render.camera.Cameras, got {type(cameras).__name__}")
+        res = self.config.image_resolution if resolution is None else resolution
+        meshes = self.meshes(geometry)
+        heads = self.synthesis.generator
+        ws_tex_mlp = ws.tex[:, heads.num_ws_tex_backbone :]
+        rgb, mask, hard = render_textured(
+            meshes,
+            cameras,
+            res,
+            lambda pts: heads.texture_feature(planes.texture, pts, ws_tex_mlp, self.box_min, self.box_size),
+            lambda feat: self.features_to_rgb(feat, ws),
+            self.config.feat_channels,
+            backend=backend,
+            ctx=ctx,
+        )
+        image = torch.cat([rgb, mask.to(rgb.dtype)], dim=1)
+        return GeneratorOutput(
+            image=image, rgb=rgb, mask=mask, hard_mask=hard, geometry=geometry, meshes=meshes
+        )
+
+    def render(
+        self,
+        ws: Latents,
+        cameras: Cameras,
+        resolution: int | None = None,
+        *,
+        backend: str = "auto",
+        ctx: object | None = None,
+    ) -> GeneratorOutput:
+        """The full GET3D forward pass: ws -> triplanes -> grid SDF -> meshes -> ``[RGB | mask]``.
+
+        Args:
+            ws: latents of ``B`` samples (:meth:`map_latents`).
+            cameras: ``B`` cameras (``render.camera``); sample ``b`` is seen from camera ``b``.
+            resolution: image side (default ``config.image_resolution``).
+            backend, ctx: rasterizer backend / context (see ``render``).
+        """
+        planes = self.triplanes(ws)
+        return self.render_geometry(
+            planes, ws, self.grid_geometry(planes, ws), cameras, resolution, backend=backend, ctx=ctx
+        )
+
+    def forward(
+        self,
+        z_geo: torch.Tensor,
+        z_tex: torch.Tensor,
+        cameras: Cameras,
+        truncation_psi: float = 1.0,
+        update_emas: bool = False,
+    ) -> GeneratorOutput:
+        """Map the latents and render them: ``render(map_latents(z_geo, z_tex), cameras)``."""
+        ws = self.map_latents(z_geo, z_tex, truncation_psi=truncation_psi, update_emas=update_emas)
+        return self.render(ws, cameras)
