@@ -18,7 +18,19 @@ from render.backend import (
     make_context,
     nvdiffrast_available,
 )
+from render.camera import (
+    CameraDistribution,
+    CameraRanges,
+    Cameras,
+    look_at,
+    perspective,
+    sample_cameras,
+    visualization_cameras,
+)
+from render.mesh import MeshRender, NormalMode, render_mesh
 from render.ops import antialias, interpolate, rasterize, texture
+from render.shading import render_preview, shade_lambert, shade_normals
+from render.uv import UVRaster, flip_v, pad_texture, rasterize_uv
 
 __all__ = [
     "Backend",
@@ -31,4 +43,22 @@ __all__ = [
     "nvdiffrast_available",
     "rasterize",
     "texture",
+    # cameras, mesh and UV rendering, previews
+    "CameraDistribution",
+    "CameraRanges",
+    "Cameras",
+    "MeshRender",
+    "NormalMode",
+    "UVRaster",
+    "flip_v",
+    "look_at",
+    "pad_texture",
+    "perspective",
+    "rasterize_uv",
+    "render_mesh",
+    "render_preview",
+    "sample_cameras",
+    "shade_lambert",
+    "shade_normals",
+    "visualization_cameras",
 ]
