@@ -309,3 +309,23 @@ def test_bad_inputs_raise():
         render_mesh(v, f, cam, 8, backend="opengl")
     with pytest.raises(TypeError, match="ctx"):
         render_mesh(v, f, cam, 8, ctx="torch")
+
+
+@pytest.mark.cuda
+def test_cuda_tensors_follow_the_device_and_match_cpu():
+    v, f = sphere(0.3, subdivisions=2, dtype=torch.float32)
+    cams = visualization_cameras(2)
+    ref = render_mesh(v, f, cams, 32, backend="torch", normals="face")
+    dev = torch.device("cuda")
+    out = render_mesh(v.to(dev), f.to(dev), cams, 32, backend="torch", normals="face")
+    assert out.mask.device.type == "cuda" and out.position.device.type == "cuda"
+    torch.testing.assert_close(out.position.cpu(), ref.position, atol=1e-5, rtol=0)
+    torch.testing.assert_close(out.antialiased_mask.cpu(), ref.antialiased_mask, atol=1e-5, rtol=0)
+    from render.backend import nvdiffrast_available
+
+    if nvdiffrast_available():
+        nv = render_mesh(v.to(dev), f.to(dev), cams, 32, backend="nvdiffrast", normals="face")
+        # ids may differ only at pixel centres within ~1/16 px of an edge: allow a few pixels
+        assert (nv.face_id.cpu() != ref.face_id).sum() <= 8
+        same = (nv.face_id.cpu() == ref.face_id) & (ref.face_id >= 0)
+        torch.testing.assert_close(nv.depth.cpu()[:, 0][same], ref.depth[:, 0][same], atol=1e-4, rtol=0)
