@@ -129,37 +129,30 @@ def antialias_construct_topology_hash_torch(tri: Tensor) -> AntialiasTopology:
     stride = int(t.max().item()) + 2 if t.numel() else 1
     key = (lo + 1) * stride + (hi + 1)  # [F, 3]; +1 keeps negative indices from colliding
 
-    insert_face = (t >= 0).all(dim=1) & (t[:, 0] != t[:, 1]) & (t[:, 1] != t[:, 2]) & (t[:, 2] != t[:, 0])
-    kept = torch.nonzero(insert_face).squeeze(1)
-    ins_key = _take(key, kept).reshape(-1)
-    ins_opp = _take(t, kept).reshape(-1)
-    opposite = torch.full((num_faces, 3), -1, dtype=torch.long, device=device)
-    if ins_key.numel() == 0:
-        return AntialiasTopology(opposite=opposite, num_faces=num_faces)
-    # Insertion order: face index, then edge order; entries of faces kept appear in that order.
-    order = torch.arange(ins_key.numel(), device=device)
-
-    uniq, group = torch.unique(ins_key, return_inverse=True)
+    nonneg = (t >= 0).all(dim=1)
+    insert_face = nonneg & (t[:, 0] != t[:, 1]) & (t[:, 1] != t[:, 2]) & (t[:, 2] != t[:, 0])
+    flat_key = key.reshape(-1)  # [3F], entry f * 3 + k: insertion order (face, then edge)
+    own = t.reshape(-1)  # the vertex opposite each entry's edge in its own face
+    uniq, group = torch.unique(flat_key, return_inverse=True)
     num_groups = uniq.numel()
-    big = ins_key.numel()
+    big = flat_key.numel()
+    order = torch.arange(big, device=device)
+    inserted = insert_face.repeat_interleave(3)
+    # Slot 0: the first inserted opposite vertex of each edge; slot 1: the first one that differs.
     first = torch.full((num_groups,), big, dtype=torch.long, device=device)
-    first.scatter_reduce_(0, group, order, reduce="amin")
-    slot0 = _take(ins_opp, first)
-    differs = ins_opp != _take(slot0, group)
+    first.scatter_reduce_(0, group, torch.where(inserted, order, big), reduce="amin")
+    slot0 = torch.where(first < big, _take(own, first.clamp(max=big - 1)), -1)
+    differs = inserted & (own != _take(slot0, group))
     second = torch.full((num_groups,), big, dtype=torch.long, device=device)
     second.scatter_reduce_(0, group, torch.where(differs, order, big), reduce="amin")
-    has_second = second < big
-    slot1 = torch.where(has_second, _take(ins_opp, second.clamp(max=big - 1)), -1)
+    slot1 = torch.where(second < big, _take(own, second.clamp(max=big - 1)), -1)
 
     # Look up every face's edges (including faces that were not inserted).
-    flat_key = key.reshape(-1)
-    pos = torch.searchsorted(uniq, flat_key).clamp(max=num_groups - 1)
-    found = (_take(uniq, pos) == flat_key) & (lo.reshape(-1) != hi.reshape(-1))
-    s0 = torch.where(found, _take(slot0, pos), -1)
-    s1 = torch.where(found, _take(slot1, pos), -1)
-    own = t.reshape(-1)
+    s0 = _take(slot0, group)
+    s1 = _take(slot1, group)
     res = torch.where(s0 == own, s1, torch.where(s1 == own, s0, -1))
-    res = torch.where(found, res, -1)
+    usable = (lo.reshape(-1) != hi.reshape(-1)) & nonneg.repeat_interleave(3)
+    res = torch.where(usable, res, -1)
     return AntialiasTopology(opposite=res.reshape(num_faces, 3), num_faces=num_faces)
 
 
