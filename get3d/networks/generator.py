@@ -134,6 +134,13 @@ class Generator(nn.Module):
         geo = self.mapping_geo(z_geo, None, truncation_psi=truncation_psi, update_emas=update_emas)
         return Latents(geo=geo, tex=tex)
 
+    @torch.no_grad()
+    def update_w_avg(self, num_samples: int = 100_000, generator: torch.Generator | None = None) -> None:
+        """Overwrite both mappings' ``w_avg`` with the mean w of ``num_samples`` fresh z's, as
+        GET3D does before visualisation and export (truncation pulls towards this mean)."""
+        self.mapping.update_w_avg(num_samples, generator=generator)
+        self.mapping_geo.update_w_avg(num_samples, generator=generator)
+
     def _check_latents(self, ws: Latents) -> None:
         if not isinstance(ws, Latents):
             raise TypeError(f"ws: expected Latents, got {type(ws).__name__}")
