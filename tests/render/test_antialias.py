@@ -565,3 +565,22 @@ def test_bad_inputs_raise():
         antialias_torch(color, rast, pos, tri + 3)
     with pytest.raises(TypeError, match="color"):
         antialias_torch(color.long(), rast, pos, tri)
+
+
+@pytest.mark.cuda
+def test_cuda_tensors_match_cpu():
+    pos, tri = perspective_mesh()
+    rast = rasterize_ref(pos, tri, 16, 16)
+    gen = torch.Generator().manual_seed(7)
+    color = torch.rand(1, 16, 16, 3, generator=gen, dtype=torch.float64)
+    dy = torch.randn(1, 16, 16, 3, generator=gen, dtype=torch.float64)
+    results = []
+    for device in ("cpu", "cuda"):
+        c = color.to(device).requires_grad_(True)
+        p = pos.to(device).requires_grad_(True)
+        out = antialias_torch(c, rast.to(device), p, tri.to(device))
+        out.backward(dy.to(device))
+        assert out.device.type == device
+        results.append((out.detach().cpu(), c.grad.cpu(), p.grad.cpu()))
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b)

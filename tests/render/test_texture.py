@@ -277,3 +277,23 @@ def test_bad_inputs_raise():
         texture_torch(tex, uv, "linear-mipmap-linear")
     with pytest.raises(ValueError, match="uv_da must have shape"):
         texture_torch(tex, uv, uv_da=torch.zeros(2, 3, 3, 2))
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("mode", ["nearest", "linear", "linear-mipmap-linear"])
+def test_cuda_tensors_match_cpu(mode):
+    gen = torch.Generator().manual_seed(8)
+    tex = torch.rand(1, 8, 8, 3, generator=gen, dtype=torch.float64)
+    uv = torch.rand(2, 5, 5, 2, generator=gen, dtype=torch.float64) * 1.5 - 0.25
+    bias = torch.rand(2, 5, 5, generator=gen, dtype=torch.float64) * 2
+    results = []
+    for device in ("cpu", "cuda"):
+        t = tex.to(device).requires_grad_(True)
+        c = uv.to(device).requires_grad_(True)
+        extra = {"mip_level_bias": bias.to(device)} if "mipmap" in mode else {}
+        out = texture_torch(t, c, mode, "wrap", **extra)
+        out.sum().backward()
+        grad_uv = c.grad.cpu() if c.grad is not None else torch.zeros_like(uv)
+        results.append((out.detach().cpu(), t.grad.cpu(), grad_uv))
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b)
