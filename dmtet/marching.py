@@ -36,7 +36,7 @@ from ._validate import (
     check_tensor,
 )
 from .grid import TetGrid, tet_edge_topology
-from .tables import num_triangles_table, triangle_table
+from .tables import triangle_table
 
 __all__ = ["SurfaceMesh", "marching_tetrahedra", "marching_tets"]
 
@@ -85,23 +85,39 @@ def _case_index(occ_corners: torch.Tensor) -> torch.Tensor:
 
 
 def _assemble_faces(
-    case: torch.Tensor, corner_vertex_ids: torch.Tensor, tet_ids: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Faces and source tets of the emitting tets, in kaolin's order.
+    case: torch.Tensor, corner_vertex_ids: torch.Tensor, tet_ids: torch.Tensor, tets_per_sample: list[int]
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Faces and source tets of the emitting tets of each sample, in kaolin's order.
 
     Args:
-        case: int64 [M] case of each emitting tet (1..14), in tet order.
+        case: int64 [M] case of each emitting tet (1..14), sample-major, in tet order per sample.
         corner_vertex_ids: int64 [M, 6] output vertex id of each local edge (only crossing ones are read).
         tet_ids: int64 [M] tet id of each emitting tet.
+        tets_per_sample: number of emitting tets of each sample (sums to M).
+
+    Returns:
+        Per sample: faces int64 [F, 3] (one-triangle tets first, then both triangles of each
+        two-triangle tet) and the emitting tet of each face, int64 [F].
     """
-    table = triangle_table(case.device)
-    counts = num_triangles_table(case.device)[case]
-    one, two = counts == 1, counts == 2
-    faces_one = torch.gather(corner_vertex_ids[one], 1, table[case[one], :3]).reshape(-1, 3)
-    faces_two = torch.gather(corner_vertex_ids[two], 1, table[case[two]]).reshape(-1, 3)
-    faces = torch.cat([faces_one, faces_two], dim=0)
-    tet_idx = torch.cat([tet_ids[one], tet_ids[two].repeat_interleave(2)], dim=0)
-    return faces, tet_idx
+    rows = triangle_table(case.device).index_select(0, case)  # [M, 6], -1 padded
+    triangles = torch.gather(corner_vertex_ids, 1, rows.clamp(min=0)).reshape(-1, 2, 3)
+    two = rows[:, 3] >= 0
+    one_idx, two_idx = torch.nonzero(~two).reshape(-1), torch.nonzero(two).reshape(-1)
+    sample = torch.repeat_interleave(
+        torch.arange(len(tets_per_sample), device=case.device),
+        torch.tensor(tets_per_sample, device=case.device, dtype=torch.int64),
+        output_size=case.shape[0],
+    )
+    ones_per_sample = torch.bincount(sample.index_select(0, one_idx), minlength=len(tets_per_sample)).tolist()
+    twos_per_sample = [m - k for m, k in zip(tets_per_sample, ones_per_sample, strict=True)]
+    faces_one = triangles[:, 0].index_select(0, one_idx).split(ones_per_sample)
+    faces_two = triangles.index_select(0, two_idx).reshape(-1, 3).split([2 * k for k in twos_per_sample])
+    tets_one = tet_ids.index_select(0, one_idx).split(ones_per_sample)
+    tets_two = tet_ids.index_select(0, two_idx).repeat_interleave(2).split([2 * k for k in twos_per_sample])
+    return [
+        (torch.cat([f1, f2]), torch.cat([t1, t2]))
+        for f1, f2, t1, t2 in zip(faces_one, faces_two, tets_one, tets_two, strict=True)
+    ]
 
 
 # --------------------------------------------------------------------------- kaolin drop-in
@@ -121,7 +137,8 @@ def _march_one(
         vertex_of_edge = torch.cumsum(crossing.to(torch.int64), 0) - 1
         crossing_edges = edges[crossing]
         case = _case_index(occ_corners[valid])
-        faces, tet_idx = _assemble_faces(case, vertex_of_edge[tet_edges], torch.nonzero(valid).reshape(-1))
+        tet_ids = torch.nonzero(valid).reshape(-1)
+        ((faces, tet_idx),) = _assemble_faces(case, vertex_of_edge[tet_edges], tet_ids, [tet_ids.shape[0]])
     a, b = crossing_edges[:, 0], crossing_edges[:, 1]
     s = sdf.to(pos.dtype)
     verts = _zero_crossing(pos[a], pos[b], s[a], s[b])
@@ -260,18 +277,9 @@ def marching_tets(
         pos_a, pos_b = pos.index_select(0, offset + a), pos.index_select(0, offset + b)
     verts = _zero_crossing(pos_a, pos_b, s_a, s_b)
 
+    with torch.no_grad():
+        assembled = _assemble_faces(case, corner_ids, tet_t, tets_per_sample)
     meshes = []
-    per_sample = zip(
-        verts.split(verts_per_sample),
-        case.split(tets_per_sample),
-        corner_ids.split(tets_per_sample),
-        tet_t.split(tets_per_sample),
-        strict=True,
-    )
-    for sample_verts, sample_case, sample_ids, sample_tets in per_sample:
-        with torch.no_grad():
-            faces, tet_idx = _assemble_faces(sample_case, sample_ids, sample_tets)
-            if outward:
-                faces = faces[:, [0, 2, 1]]
-        meshes.append(SurfaceMesh(sample_verts, faces, tet_idx))
+    for sample_verts, (faces, tet_idx) in zip(verts.split(verts_per_sample), assembled, strict=True):
+        meshes.append(SurfaceMesh(sample_verts, faces[:, [0, 2, 1]] if outward else faces, tet_idx))
     return meshes
