@@ -174,6 +174,7 @@ def write_transforms(
     file_names: Sequence[str],
     cam2world_blender: np.ndarray,
     aabb_half: float | None = None,
+    extra: dict[str, object] | None = None,
 ) -> Path:
     """Write a ``transforms.json`` (Blender frame, as GET3D's script and NeRF tools do).
 
@@ -183,6 +184,7 @@ def write_transforms(
         file_names: image file names relative to the file's folder, one per view.
         cam2world_blender: float ``[V, 4, 4]`` Blender-frame camera-to-world matrices.
         aabb_half: when given, writes ``"aabb": [[-h, -h, -h], [h, h, h]]`` (GET3D's ``+-scale/2``).
+        extra: further top-level keys (JSON-serialisable), written before ``frames``.
     """
     matrices = np.asarray(cam2world_blender, dtype=np.float64)
     if matrices.shape != (len(file_names), 4, 4):
@@ -193,6 +195,11 @@ def write_transforms(
     data: dict[str, object] = {"camera_angle_x": float(camera_angle_x)}
     if aabb_half is not None:
         data["aabb"] = [[-aabb_half] * 3, [aabb_half] * 3]
+    if extra:
+        reserved = {"camera_angle_x", "aabb", "frames"} & set(extra)
+        if reserved:
+            raise ValueError(f"extra: keys {sorted(reserved)} are written by write_transforms itself")
+        data.update(extra)
     data["frames"] = [
         {"file_path": name, "transform_matrix": m.tolist()}
         for name, m in zip(file_names, matrices, strict=True)
