@@ -195,6 +195,59 @@ class _Items:
     down: Tensor  # [N] bool: vertical pair
 
 
+def _silhouette_candidates(
+    pos_flat: Tensor,
+    tri: Tensor,
+    opposite: Tensor,
+    num_vertices: int,
+    instance_mode: bool,
+    width: int,
+    height: int,
+) -> Tensor:
+    """Faces that may have a silhouette edge: ``[B * F]`` (instanced) or ``[F]`` bool.
+
+    The exact per-pair test evaluates orientations in coordinates relative to a pixel centre;
+    here they are evaluated once per face in absolute pixel coordinates and a face is culled only
+    when every wing is opposite to the face by more than a rounding-error bound, so culling never
+    changes a result. Non-finite geometry is always kept.
+    """
+    gdt = pos_flat.dtype
+    iw = 1.0 / pos_flat[:, 3]
+    xv = pos_flat[:, 0] * iw * (0.5 * width)
+    yv = pos_flat[:, 1] * iw * (0.5 * height)
+    vi = tri
+    op = opposite
+    if instance_mode:
+        batch = pos_flat.shape[0] // num_vertices
+        base = (torch.arange(batch, device=tri.device) * num_vertices)[:, None, None]
+        vi = (tri[None] + base).reshape(-1, 3)
+        op = torch.where(opposite[None] >= 0, opposite[None] + base, -1).reshape(-1, 3)
+    x = _take(xv, vi)
+    y = _take(yv, vi)
+    own = op < 0
+    opc = op.clamp(min=0)
+    ox = torch.where(own, x, _take(xv, opc))
+    oy = torch.where(own, y, _take(yv, opc))
+    xj, xl = x.roll(-1, dims=1), x.roll(-2, dims=1)
+    yj, yl = y.roll(-1, dims=1), y.roll(-2, dims=1)
+    bx1, by1 = x[:, 1] - x[:, 0], y[:, 1] - y[:, 0]
+    bx2, by2 = x[:, 2] - x[:, 0], y[:, 2] - y[:, 0]
+    bb = bx1 * by2 - bx2 * by1
+    ax1, ay1 = xj - ox, yj - oy
+    ax2, ay2 = xl - ox, yl - oy
+    wing = ax1 * ay2 - ax2 * ay1
+    # Rounding bound: coordinates up to `mag` carry errors ~eps * mag in either frame.
+    eps = torch.finfo(gdt).eps
+    mag = torch.maximum(
+        torch.maximum(x.abs().amax(1), y.abs().amax(1)), torch.maximum(ox.abs().amax(1), oy.abs().amax(1))
+    ) + float(max(width, height))
+    tol_bb = 16 * eps * mag * (bx1.abs() + by1.abs() + bx2.abs() + by2.abs())
+    tol_wing = 16 * eps * mag[:, None] * (ax1.abs() + ay1.abs() + ax2.abs() + ay2.abs())
+    maybe = (_same_sign(wing, bb[:, None]) | (wing.abs() <= tol_wing)).any(dim=1) | (bb.abs() <= tol_bb)
+    finite = torch.isfinite(bb) & torch.isfinite(wing).all(dim=1)
+    return maybe | ~finite
+
+
 def _analyse(
     rast: Tensor, pos_flat: Tensor, tri: Tensor, opposite: Tensor, num_vertices: int, instance_mode: bool
 ) -> _Items:
@@ -223,7 +276,15 @@ def _analyse(
     cx = px + (use1 & ~down).long()
     cy = py + (use1 & down).long()
 
-    keep = torch.nonzero((chosen >= 0) & (chosen < tri.shape[0])).squeeze(1)
+    num_faces = tri.shape[0]
+    valid = (chosen >= 0) & (chosen < num_faces)
+    # Cheap cull: pairs whose triangle has no (possible) silhouette edge cannot blend.
+    candidates = _silhouette_candidates(pos_flat, tri, opposite, num_vertices, instance_mode, width, height)
+    face = chosen.clamp(0, num_faces - 1)
+    if instance_mode:
+        face = face + pb * num_faces
+    valid &= _take(candidates, face)
+    keep = torch.nonzero(valid).squeeze(1)
     pix0, pix1, pb, cx, cy, down, chosen, use1 = (
         _take(v, keep) for v in (pix0, pix1, pb, cx, cy, down, chosen, use1)
     )
