@@ -134,6 +134,37 @@ class Generator(nn.Module):
         geo = self.mapping_geo(z_geo, None, truncation_psi=truncation_psi, update_emas=update_emas)
         return Latents(geo=geo, tex=tex)
 
+    def map_latents_mixed(
+        self,
+        z_geo: torch.Tensor,
+        z_tex: torch.Tensor,
+        mixing_prob: float = 0.9,
+        truncation_psi: float = 1.0,
+        update_emas: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> Latents:
+        """:meth:`map_latents` with GET3D's style mixing, applied to each stream separately.
+
+        Per stream, with probability ``mixing_prob`` a cutoff ``k ~ U{1, ..., num_ws - 1}`` is drawn
+        (one for the whole batch) and ``ws[:, k:]`` is replaced by the mapping of a fresh
+        ``z ~ N(0, I)`` (without updating ``w_avg``). ``generator`` makes the draws reproducible.
+        """
+        if not 0.0 <= mixing_prob <= 1.0:
+            raise ValueError(f"mixing_prob: expected a probability in [0, 1], got {mixing_prob!r}")
+        ws = self.map_latents(z_geo, z_tex, truncation_psi=truncation_psi, update_emas=update_emas)
+        mixed = []
+        for mapping, z, w in ((self.mapping_geo, z_geo, ws.geo), (self.mapping, z_tex, ws.tex)):
+            device = z.device if generator is None else generator.device
+            cutoff = int(torch.randint(1, w.shape[1], (), generator=generator, device=device))
+            if float(torch.rand((), generator=generator, device=device)) >= mixing_prob:
+                cutoff = w.shape[1]
+            if cutoff < w.shape[1]:
+                fresh = torch.randn(z.shape, generator=generator, device=device).to(z)
+                other = mapping(fresh, None, truncation_psi=truncation_psi)
+                w = torch.cat([w[:, :cutoff], other[:, cutoff:]], dim=1)
+            mixed.append(w)
+        return Latents(geo=mixed[0], tex=mixed[1])
+
     @torch.no_grad()
     def update_w_avg(self, num_samples: int = 100_000, generator: torch.Generator | None = None) -> None:
         """Overwrite both mappings' ``w_avg`` with the mean w of ``num_samples`` fresh z's, as

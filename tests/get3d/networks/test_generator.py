@@ -179,3 +179,22 @@ def test_bad_latents_and_points(gen, ws):
         gen.map_latents(torch.zeros(2, CFG.z_dim), torch.zeros(3, CFG.z_dim))
     with pytest.raises(ValueError, match="triplane_resolution"):
         GeneratorConfig(triplane_resolution=48)
+
+
+def test_style_mixing(gen):
+    z_geo, z_tex = torch.randn(3, CFG.z_dim), torch.randn(3, CFG.z_dim)
+    plain = gen.map_latents(z_geo, z_tex)
+    same = gen.map_latents_mixed(z_geo, z_tex, mixing_prob=0.0, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(same.geo, plain.geo)
+    torch.testing.assert_close(same.tex, plain.tex)
+    for seed in range(4):
+        mixed = gen.map_latents_mixed(
+            z_geo, z_tex, mixing_prob=1.0, generator=torch.Generator().manual_seed(seed)
+        )
+        for w, ref in ((mixed.geo, plain.geo), (mixed.tex, plain.tex)):
+            differs = [not torch.allclose(w[:, i], ref[:, i]) for i in range(w.shape[1])]
+            k = differs.index(True)  # a suffix from a fresh z, cutoff k >= 1
+            assert k >= 1 and all(differs[k:])
+            torch.testing.assert_close(w[:, k:], w[:, k : k + 1].expand_as(w[:, k:]))
+    with pytest.raises(ValueError, match="mixing_prob"):
+        gen.map_latents_mixed(z_geo, z_tex, mixing_prob=1.5)
