@@ -34,6 +34,11 @@ Gradients (a custom autograd function reproducing nvdiffrast's backward kernel):
   ``1 / (dy + copysign(1e-3, dy))``; everything is multiplied by ``pos_gradient_boost``;
 * none to ``rast``, ``tri``, ``pos.z``.
 
+Cost: pairs are found with two vectorised comparisons; pairs whose triangle cannot have a
+silhouette edge (every wing clearly folds the other way, checked once per face with a
+rounding-error margin) are culled before the exact per-pair analysis, which therefore runs only
+near silhouettes. No per-pixel or per-triangle Python loops.
+
 Shapes: ``color[B, H, W, C]``, ``rast[B, H, W, 4]``, ``pos[B, V, 4]`` (instanced mode, one vertex
 set per image) or ``pos[V, 4]`` (range mode: triangle ids in ``rast`` are global rows of ``tri``),
 ``tri[F, 3]`` integer. Floating dtypes are kept; geometry is evaluated in at least float32.
@@ -433,7 +438,7 @@ class _AntialiasFunction(torch.autograd.Function):
 
         channels = color.shape[-1]
         color_flat = color.detach().reshape(-1, channels)
-        out = color.detach().clone()
+        out = color.detach().clone(memory_format=torch.contiguous_format)
         target = torch.where(items.alpha > 0, items.pix0, items.pix1)
         delta = items.alpha.to(color.dtype)[:, None] * (
             _take(color_flat, items.pix1) - _take(color_flat, items.pix0)

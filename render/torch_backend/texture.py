@@ -23,9 +23,10 @@ Gradients (through autograd, matching nvdiffrast's kernels): ``nearest`` to ``te
 ``linear-mipmap-linear`` additionally to ``uv_da`` and ``mip_level_bias`` (as nvdiffrast, the
 ``uv_da`` gradient is 0 where the footprint is exactly isotropic).
 
-Not supported (raise ``ValueError``): ``boundary_mode='cube'`` (cube maps) and custom mip stacks
-(nvdiffrast's ``mip=`` argument). ``tex`` batch 1 broadcasts over ``uv``'s batch; otherwise the
-batches must be equal.
+Not supported: ``boundary_mode='cube'`` (cube maps; raises ``ValueError``) and custom mip stacks
+(nvdiffrast's ``mip=`` argument; there is no such parameter, and :func:`render.texture` raises
+``NotImplementedError`` for it on this backend). ``tex`` batch 1 broadcasts over ``uv``'s batch;
+otherwise the batches must be equal.
 """
 
 from __future__ import annotations

@@ -474,6 +474,17 @@ def test_face_culling_changes_nothing(monkeypatch):
         assert torch.equal(a, b)
 
 
+def test_non_contiguous_color():
+    pos, tri = perspective_mesh()
+    rast = rasterize_ref(pos, tri, 10, 12)
+    base = torch.rand(1, 3, 10, 12, dtype=torch.float64)
+    color = base.permute(0, 2, 3, 1)  # dense but channels-last strides
+    assert not color.is_contiguous()
+    out = antialias_torch(color, rast, pos, tri)
+    torch.testing.assert_close(out, antialias_torch(color.contiguous(), rast, pos, tri))
+    torch.testing.assert_close(out, antialias_ref(color, rast, pos, tri))
+
+
 def test_float32_matches_float64_reference():
     pos, tri = perspective_mesh()
     rast = rasterize_ref(pos, tri, 16, 16)
