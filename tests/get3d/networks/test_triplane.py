@@ -70,3 +70,22 @@ def test_box_normalisation_and_errors():
         sample_triplane(torch.zeros(1, 6, 2, 2), torch.zeros(2, 1, 3), -0.5, 1.0)
     with pytest.raises(ValueError, match="box_size"):
         normalize_points(p, 0.0, 0.0)
+
+
+def test_mirror_symmetry_of_the_sampling():
+    """Negating world x equals flipping the planes indexed by x (P0, P2) along their width; the same
+    for z with the height of P1 and P2: the pixel grid is centred on the box (align_corners=False)."""
+    g = torch.Generator().manual_seed(5)
+    planes = torch.randn(1, 3 * 2, 6, 6, generator=g, dtype=torch.float64)
+    pts = (torch.rand(1, 9, 3, generator=g, dtype=torch.float64) - 0.5) * 0.8
+    p0, p1, p2 = planes.chunk(3, dim=1)
+    flip_x = torch.cat([p0.flip(3), p1, p2.flip(3)], dim=1)
+    mirrored = pts * torch.tensor([-1.0, 1.0, 1.0], dtype=torch.float64)
+    torch.testing.assert_close(
+        sample_triplane(flip_x, mirrored, -0.5, 1.0), sample_triplane(planes, pts, -0.5, 1.0)
+    )
+    flip_z = torch.cat([p0, p1.flip(2), p2.flip(2)], dim=1)
+    mirrored = pts * torch.tensor([1.0, 1.0, -1.0], dtype=torch.float64)
+    torch.testing.assert_close(
+        sample_triplane(flip_z, mirrored, -0.5, 1.0), sample_triplane(planes, pts, -0.5, 1.0)
+    )
