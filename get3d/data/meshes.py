@@ -113,16 +113,18 @@ def _image_array(image: object) -> np.ndarray | None:
 
 
 def _rgb(color: object) -> np.ndarray:
-    values = np.asarray(color, dtype=np.float64).ravel()[:3]
-    if values.size != 3:
+    """RGB in [0, 1] from trimesh's colour (uint8 0-255 or float 0-1)."""
+    values = np.asarray(color)
+    if values.size < 3:
         return np.array(DEFAULT_GREY)
-    return values / 255.0 if values.max() > 1.0 else values
+    scale = 255.0 if np.issubdtype(values.dtype, np.integer) else 1.0
+    return values.ravel()[:3].astype(np.float64) / scale
 
 
 def _material_of(material: object) -> Material:
     if isinstance(material, trimesh.visual.material.PBRMaterial):
         factor = material.baseColorFactor
-        base = np.ones(3) if factor is None else _rgb(np.asarray(factor, dtype=np.float64)[:3])
+        base = np.ones(3) if factor is None else _rgb(factor)
         return Material(base, _image_array(material.baseColorTexture))
     if isinstance(material, trimesh.visual.material.SimpleMaterial):
         image = _image_array(material.image)
