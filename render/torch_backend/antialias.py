@@ -406,7 +406,9 @@ def _position_gradient(
     g1w = -(p1x * g1x + p1y * g1y) * w1
     g2w = -(p2x * g2x + p2y * g2y) * w2
     # Swap back, and kill the gradient where alpha saturated.
-    live = (items.alpha.abs() < 0.5).to(gdt)
+    # nvdiffrast stores alpha in the work item and skips items whose alpha bits are 0 (+0.0).
+    plus_zero = (items.alpha == 0) & ~torch.signbit(items.alpha)
+    live = ((items.alpha.abs() < 0.5) & ~plus_zero).to(gdt)
     zero = torch.zeros_like(g1x)
     g1 = (
         torch.stack([torch.where(down, g1y, g1x), torch.where(down, g1x, g1y), zero, g1w], dim=1)

@@ -164,7 +164,7 @@ def antialias_ref(color, rast, pos, tri, dy=None, boost=1.0):
                     c0, c1 = color[b, py, px], color[b, qy, qx]
                     tgt = (py, px) if alpha > 0 else (qy, qx)
                     out[b, tgt[0], tgt[1]] += alpha * (c1 - c0)
-                    if dy is None or alpha == 0:
+                    if dy is None or (alpha == 0 and not _sgn(alpha)):  # +0.0: no work item
                         continue
                     g = dy.double()[b, tgt[0], tgt[1]]
                     gcol[b, py, px] -= alpha * g
@@ -314,6 +314,25 @@ def test_horizontal_edge_on_vertical_pairs_by_hand():
     out = antialias_torch(mask, rast, pos, tri)
     col = out[0, :, 1, 0]
     torch.testing.assert_close(col, torch.tensor([1, 1, 0.6, 0, 0, 0, 0, 0], dtype=torch.float64))
+
+
+def test_edge_on_pixel_boundary_alpha_sign_quirk():
+    # An edge exactly halfway between two pixel centres gives dc = 0.5 and alpha = ds * 0 = +-0.
+    # nvdiffrast drops work items whose alpha is +0.0 (covered pixel first, ds = +1), but keeps
+    # -0.0 ones (covered pixel second, ds = -1), which then carry the full position gradient.
+    for x0, x1, expected in ((-2.0, 0.0, 0.0), (0.0, 2.0, -8.0)):
+        pos, tri = quad_mesh(x0, x1, -2.0, 2.0)
+        rast = rasterize_ref(pos, tri, 4, 4)
+        mask = (rast[..., 3:] > 0).double()
+        pos_t = pos.clone().requires_grad_(True)
+        out = antialias_torch(mask, rast, pos_t, tri)
+        torch.testing.assert_close(out, mask, atol=0, rtol=0)
+        out.sum().backward()
+        edge = [1, 2] if x0 < 0 else [0, 3]  # the vertices at x = 0
+        got = pos_t.grad[edge, 0].sum()  # 1e-3 px slope epsilon over an 8 px edge: ~1e-4 relative
+        torch.testing.assert_close(got, torch.tensor(expected, dtype=torch.float64), atol=1e-9, rtol=2e-4)
+        _, _, ref_gp = antialias_ref(mask, rast, pos, tri, dy=torch.ones_like(mask))
+        torch.testing.assert_close(pos_t.grad, ref_gp)
 
 
 def test_interior_edges_are_not_silhouettes():
