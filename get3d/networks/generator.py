@@ -109,12 +109,14 @@ class Generator(nn.Module):
         self._grid = grid
 
     def grid(self, device: torch.device | str | None = None) -> dmtet.TetGrid:
-        """The tet grid on ``device`` (default: the parameters' device), built on first use."""
+        """The tet grid on ``device`` (default: the parameters' device) with vertices in the
+        parameters' dtype (GET3D casts its float64 grid files to float32), built on first use."""
         if self._grid is None:
             self._grid = dmtet.TetGrid.bcc(self.config.grid_resolution, scale=self.config.dmtet_scale)
-        device = torch.device(device) if device is not None else self.mapping.fc0.weight.device
-        if self._grid.vertices.device != device:
-            self._grid = self._grid.to(device)
+        weight = self.mapping.fc0.weight
+        device = torch.device(device) if device is not None else weight.device
+        if self._grid.vertices.device != device or self._grid.vertices.dtype != weight.dtype:
+            self._grid = self._grid.to(device, weight.dtype)
         return self._grid
 
     # ------------------------------------------------------------------ latents

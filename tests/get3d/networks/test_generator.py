@@ -198,3 +198,12 @@ def test_style_mixing(gen):
             torch.testing.assert_close(w[:, k:], w[:, k : k + 1].expand_as(w[:, k:]))
     with pytest.raises(ValueError, match="mixing_prob"):
         gen.map_latents_mixed(z_geo, z_tex, mixing_prob=1.5)
+
+
+def test_float64_grid_is_used_in_the_parameters_dtype():
+    grid = dmtet.TetGrid.bcc(4).to(dtype=torch.float64)
+    g = Generator(CFG, grid=grid)
+    assert g.grid().vertices.dtype == torch.float32
+    ws = g.map_latents(torch.randn(1, CFG.z_dim), torch.randn(1, CFG.z_dim))
+    geo = g.grid_geometry(g.triplanes(ws), ws)
+    assert all(m.vertices.dtype == torch.float32 for m in g.meshes(geo))
