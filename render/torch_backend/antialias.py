@@ -394,7 +394,7 @@ def _position_gradient(
     dx = x2 - x1
     dy = y2 - y1
     db = x1 * dy - y1 * dx
-    ep = torch.where(torch.signbit(dy), -_EPS_SLOPE, _EPS_SLOPE).to(gdt)
+    ep = torch.copysign(torch.full_like(dy, _EPS_SLOPE), dy)
     iy = 1.0 / (dy + ep)
     dby = db * iy
     iw1 = -w1 * iy * dd
@@ -450,7 +450,6 @@ class _AntialiasFunction(torch.autograd.Function):
         ctx.items = items
         ctx.boost = float(pos_gradient_boost)
         ctx.image_hw = (rast.shape[1], rast.shape[2])
-        ctx.pos_meta = (pos.shape, pos.dtype)
         ctx.save_for_backward(color, pos)
         return out
 
@@ -526,6 +525,8 @@ def antialias_torch(
     if not isinstance(pos, Tensor) or not pos.dtype.is_floating_point:
         raise TypeError(f"pos must be a floating-point torch.Tensor, got {_describe(pos)}")
     _check_tri(tri)
+    if isinstance(pos_gradient_boost, bool) or not isinstance(pos_gradient_boost, (int, float)):
+        raise TypeError(f"pos_gradient_boost must be a real number, got {_describe(pos_gradient_boost)}")
     if color.dim() != 4 or min(color.shape) == 0:
         raise ValueError(f"color must have shape [B>0, H>0, W>0, C>0], got {list(color.shape)}")
     if rast.dim() != 4 or rast.shape[-1] != 4:

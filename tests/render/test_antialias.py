@@ -670,6 +670,8 @@ def test_bad_inputs_raise():
         antialias_torch(color, rast, pos, tri + 3)
     with pytest.raises(TypeError, match="color"):
         antialias_torch(color.long(), rast, pos, tri)
+    with pytest.raises(TypeError, match="pos_gradient_boost"):
+        antialias_torch(color, rast, pos, tri, "2")
 
 
 @pytest.mark.cuda
