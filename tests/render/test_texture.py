@@ -204,11 +204,13 @@ def test_mip_level_selection():
     tex = torch.rand(1, 8, 8, 2, generator=gen, dtype=torch.float64)
     levels = texture_construct_mip_torch(tex)
     uv = torch.rand(1, 4, 4, 2, generator=gen, dtype=torch.float64)
-    for k in range(4):
-        # An isotropic footprint of 2^k texels: uv_da = (2^k / W, 0, 0, 2^k / H) -> lambda = k.
-        da = torch.tensor([2.0**k / 8, 0.0, 0.0, 2.0**k / 8], dtype=torch.float64).expand(1, 4, 4, 4)
-        out = texture_torch(tex, uv, "linear-mipmap-nearest", uv_da=da)
-        torch.testing.assert_close(out, texture_torch(levels[k], uv))
+    uv_wide = uv * 1.6 - 0.3  # reaches outside [0, 1] to exercise the boundary modes per level
+    for boundary in ("wrap", "clamp", "zero"):
+        for k in range(4):
+            # An isotropic footprint of 2^k texels: uv_da = (2^k / W, 0, 0, 2^k / H) -> lambda = k.
+            da = torch.tensor([2.0**k / 8, 0.0, 0.0, 2.0**k / 8], dtype=torch.float64).expand(1, 4, 4, 4)
+            out = texture_torch(tex, uv_wide, "linear-mipmap-nearest", boundary, uv_da=da)
+            torch.testing.assert_close(out, texture_torch(levels[k], uv_wide, "linear", boundary))
     # Fractional level 1.25 with linear-mipmap-linear blends levels 1 and 2 with weight 0.25.
     da = torch.tensor([2.0 / 8, 0.0, 0.0, 2.0 / 8], dtype=torch.float64).expand(1, 4, 4, 4)
     bias = torch.full((1, 4, 4), 0.25, dtype=torch.float64)
@@ -224,6 +226,25 @@ def test_mip_level_selection():
         tex, uv, "linear-mipmap-linear", mip_level_bias=torch.full((1, 4, 4), 9.0, dtype=torch.float64)
     )
     torch.testing.assert_close(out, texture_torch(levels[-1], uv))
+
+
+@pytest.mark.parametrize("boundary", ["wrap", "clamp", "zero"])
+def test_per_pixel_levels_mixed_in_one_call(boundary):
+    gen = torch.Generator().manual_seed(9)
+    tex = torch.rand(2, 16, 8, 2, generator=gen, dtype=torch.float64)
+    levels = texture_construct_mip_torch(tex)  # 16x8, 8x4, 4x2, 2x1, 1x1
+    uv = torch.rand(2, 6, 7, 2, generator=gen, dtype=torch.float64) * 1.4 - 0.2
+    bias = torch.rand(2, 6, 7, generator=gen, dtype=torch.float64) * 4.6 - 0.3
+    out = texture_torch(tex, uv, "linear-mipmap-linear", boundary, mip_level_bias=bias)
+    per_level = torch.stack([texture_torch(lv, uv, "linear", boundary) for lv in levels])  # [L, B, h, w, C]
+    lam = bias.clamp(0, len(levels) - 1)
+    l0 = lam.floor().long()
+    l1 = (l0 + 1).clamp(max=len(levels) - 1)
+    frac = (lam - l0)[..., None]
+    pick0 = per_level.gather(0, l0[None, ..., None].expand(1, -1, -1, -1, 2))[0]
+    pick1 = per_level.gather(0, l1[None, ..., None].expand(1, -1, -1, -1, 2))[0]
+    torch.testing.assert_close(out, pick0 + frac * (pick1 - pick0))
+    assert len(torch.unique(l0)) >= 4
 
 
 def test_gradcheck_mipmap_linear():
