@@ -166,6 +166,18 @@ def _take(src: Tensor, idx: Tensor) -> Tensor:
     return src.index_select(0, idx.reshape(-1)).reshape(*idx.shape, *src.shape[1:])
 
 
+def _rot(x: Tensor, shift: int) -> Tensor:
+    """Columns ``(k + shift) % 3`` of an ``[N, 3]`` tensor (``roll(-shift, 1)`` without a concat)."""
+    perm = torch.tensor([shift % 3, (shift + 1) % 3, (shift + 2) % 3], device=x.device)
+    return x.index_select(1, perm)
+
+
+def _pick(x: Tensor, col: Tensor) -> Tensor:
+    """``x[n, col[n]]`` for an ``[N, 3]`` tensor."""
+    flat = torch.arange(x.shape[0], device=x.device) * 3 + col
+    return x.reshape(-1).index_select(0, flat)
+
+
 def _same_sign(a: Tensor, b: Tensor) -> Tensor:
     """nvdiffrast's ``same_sign``: equal IEEE sign bits (so ``+0`` and ``-0`` differ)."""
     return torch.signbit(a) == torch.signbit(b)
@@ -229,12 +241,11 @@ def _silhouette_candidates(
         op = torch.where(opposite[None] >= 0, opposite[None] + base, -1).reshape(-1, 3)
     x = _take(xv, vi)
     y = _take(yv, vi)
-    own = op < 0
-    opc = op.clamp(min=0)
-    ox = torch.where(own, x, _take(xv, opc))
-    oy = torch.where(own, y, _take(yv, opc))
-    xj, xl = x.roll(-1, dims=1), x.roll(-2, dims=1)
-    yj, yl = y.roll(-1, dims=1), y.roll(-2, dims=1)
+    wing_idx = torch.where(op >= 0, op, vi)  # no neighbour: the face's own vertex
+    ox = _take(xv, wing_idx)
+    oy = _take(yv, wing_idx)
+    xj, xl = _rot(x, 1), _rot(x, 2)
+    yj, yl = _rot(y, 1), _rot(y, 2)
     bx1, by1 = x[:, 1] - x[:, 0], y[:, 1] - y[:, 0]
     bx2, by2 = x[:, 2] - x[:, 0], y[:, 2] - y[:, 0]
     bb = bx1 * by2 - bx2 * by1
@@ -301,7 +312,7 @@ def _analyse(
         vi = vi + vbase
         op = torch.where(op >= 0, op + vbase, op)
     pv = _take(pos_flat, vi)  # [N, 3, 4]
-    ov = torch.where((op >= 0)[..., None], _take(pos_flat, op.clamp(min=0)), pv)
+    ov = _take(pos_flat, torch.where(op >= 0, op, vi))
 
     xh = 0.5 * width
     yh = 0.5 * height
@@ -316,8 +327,8 @@ def _analyse(
 
     # Orientation of the triangle itself and of each "wing" (corner k replaced by the vertex
     # across edge k). Same sign => the neighbour folds over the edge => silhouette.
-    xj, xl = x.roll(-1, dims=1), x.roll(-2, dims=1)
-    yj, yl = y.roll(-1, dims=1), y.roll(-2, dims=1)
+    xj, xl = _rot(x, 1), _rot(x, 2)
+    yj, yl = _rot(y, 1), _rot(y, 2)
     bb = (x[:, 1] - x[:, 0]) * (y[:, 2] - y[:, 0]) - (x[:, 2] - x[:, 0]) * (y[:, 1] - y[:, 0])
     wing = (xj - ox) * (yl - oy) - (xl - ox) * (yj - oy)
     silhouette = _same_sign(wing, bb[:, None])  # [N, 3]
@@ -326,8 +337,8 @@ def _analyse(
     dcol = down[:, None]
     xs = torch.where(dcol, y, x)
     ys = torch.where(dcol, x, y)
-    xsj, xsl = xs.roll(-1, dims=1), xs.roll(-2, dims=1)
-    ysj, ysl = ys.roll(-1, dims=1), ys.roll(-2, dims=1)
+    xsj, xsl = _rot(xs, 1), _rot(xs, 2)
+    ysj, ysl = _rot(ys, 1), _rot(ys, 2)
     dx = xsl - xsj
     dy = ysl - ysj
     ds = torch.where(use1, -1.0, 1.0).to(gdt)
@@ -337,11 +348,10 @@ def _analyse(
     dy = torch.where(no_cross, torch.ones_like(dy), dy)
 
     di = _max_idx3(dnum, dy)
-    sel = di[:, None]
-    s_num = dnum.gather(1, sel).squeeze(1)
-    s_dy = dy.gather(1, sel).squeeze(1)
-    s_dx = dx.gather(1, sel).squeeze(1)
-    s_sil = silhouette.gather(1, sel).squeeze(1)
+    s_num = _pick(dnum, di)
+    s_dy = _pick(dy, di)
+    s_dx = _pick(dx, di)
+    s_sil = _pick(silhouette, di)
     ok = s_sil & (s_dy.abs() >= s_dx.abs())
     dc = torch.where(ok, s_num / s_dy, torch.full_like(s_num, -_F32_MAX))
     hit = (dc > -_EPS_CROSSING) & (dc < 1.0 + _EPS_CROSSING)
@@ -351,8 +361,8 @@ def _analyse(
     # The silhouette edge's vertices: corners di+1 and di+2.
     i1 = (di + 1) % 3
     i2 = (di + 2) % 3
-    vert1 = vi.gather(1, i1[:, None]).squeeze(1)
-    vert2 = vi.gather(1, i2[:, None]).squeeze(1)
+    vert1 = _pick(vi, i1)
+    vert2 = _pick(vi, i2)
     sel_hit = torch.nonzero(hit).squeeze(1)
     return _Items(
         pix0=_take(pix0, sel_hit),
