@@ -1,31 +1,49 @@
-"""Multiview data sets in GET3D's layout: loading, validation, procedural shapes, rendering meshes.
+"""Multiview data sets in GET3D's layout: loading, validation, rendering meshes, a built-in data set.
 
 * :class:`MultiviewDataset` loads ``img/<synset>/<id>/NNN.png`` + ``camera/<synset>/<id>/*.npy``
-  (GET3D's layout) or ``<id>/transforms.json`` folders, validated up front.
-* :func:`validate_dataset` names the exact file and field that is wrong; nothing falls back.
-* :mod:`get3d.data.layout` (paths, split files) and :mod:`get3d.data.cameras` (GET3D angles,
-  Blender/OBJ frames, transforms.json) hold the conventions.
+  (GET3D's layout) or ``<id>/transforms.json`` folders, validated up front
+  (:func:`validate_dataset` names the exact file and field that is wrong; nothing falls back).
+* :func:`prepare_dataset` renders a folder of meshes (OBJ+MTL, GLB/GLTF, PLY, OFF, STL) into
+  that layout with the library's renderer (resumable, multiprocess, deterministic).
+* :func:`generate_shape` builds procedural textured chairs, tables and cars;
+  :func:`procedural_dataset` renders them into the built-in data set, generated on first use.
+* :mod:`get3d.data.layout` (paths, split files) and :mod:`get3d.data.cameras` (GET3D angle files,
+  transforms.json) hold the on-disk conventions.
 
-Command line: ``python -m get3d.data --help``.
+Command line: ``python -m get3d.data {validate,prepare,procedural,split,preview} --help``.
 """
 
+from .builtin import ProceduralDataset, ProceduralDatasetConfig, procedural_dataset
 from .cameras import WorldUp, camera_condition
 from .dataset import MultiviewDataset, MultiviewSample, load_view
 from .layout import SYNSETS, Layout, make_splits, read_split, write_splits
+from .meshes import load_mesh
+from .prepare import PrepareConfig, prepare_dataset
+from .preview import contact_sheet
+from .procedural import Category, generate_shape
 from .validate import DatasetError, Problem, ValidationReport, validate_dataset
 
 __all__ = [
     "SYNSETS",
+    "Category",
     "DatasetError",
     "Layout",
     "MultiviewDataset",
     "MultiviewSample",
+    "PrepareConfig",
     "Problem",
+    "ProceduralDataset",
+    "ProceduralDatasetConfig",
     "ValidationReport",
     "WorldUp",
     "camera_condition",
+    "contact_sheet",
+    "generate_shape",
+    "load_mesh",
     "load_view",
     "make_splits",
+    "prepare_dataset",
+    "procedural_dataset",
     "read_split",
     "validate_dataset",
     "write_splits",
