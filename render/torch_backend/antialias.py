@@ -359,8 +359,9 @@ def _analyse(
     alpha = ds * (0.5 - dc)
 
     # The silhouette edge's vertices: corners di+1 and di+2.
-    i1 = (di + 1) % 3
-    i2 = (di + 2) % 3
+    cycle = torch.tensor([1, 2, 0, 1], device=di.device)
+    i1 = cycle.index_select(0, di)
+    i2 = cycle.index_select(0, di + 1)
     vert1 = _pick(vi, i1)
     vert2 = _pick(vi, i2)
     sel_hit = torch.nonzero(hit).squeeze(1)
