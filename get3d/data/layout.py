@@ -92,7 +92,9 @@ def list_view_images(shape_dir: str | Path) -> list[Path]:
     """The ``*.png`` view images of one shape folder, sorted by file name (GET3D's order)."""
     shape_dir = Path(shape_dir)
     return sorted(
-        p for p in shape_dir.iterdir() if p.is_file() and p.suffix.lower() == ".png" and not p.name[0] == "."
+        p
+        for p in shape_dir.iterdir()
+        if p.is_file() and p.suffix.lower() == ".png" and not p.name.startswith(".")
     )
 
 

@@ -44,7 +44,7 @@ import uuid
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -427,8 +427,3 @@ def write_dataset_splits(
         raise ValueError(f"out_root: no shapes in {image_root}")
     target = Path(split_dir) if split_dir is not None else Path(out_root) / "splits" / synset
     return write_splits(target, make_splits(ids, fractions, seed))
-
-
-def config_dict(config: PrepareConfig) -> dict:
-    """``config`` as a JSON-ready dict (for cache keys and records)."""
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}

@@ -216,7 +216,7 @@ def _cylinder(center, radius: float, height: float, axis: str = "y") -> list[_Pa
 # ----------------------------------------------------------------------------------------------
 
 
-def _legs(rng, half_w, half_d, top_y, inset, thickness, round_legs, splay=0.0) -> list[_Patch]:
+def _legs(half_w, half_d, top_y, inset, thickness, round_legs, splay=0.0) -> list[_Patch]:
     patches: list[_Patch] = []
     for sx in (-1, 1):
         for sz in (-1, 1):
@@ -266,7 +266,6 @@ def _chair(rng: np.random.Generator) -> list[_Part]:
     leg_t = rng.uniform(0.025, 0.05)
     if rng.uniform() < 0.7:
         legs = _legs(
-            rng,
             w / 2,
             d / 2,
             seat_h,
@@ -334,7 +333,7 @@ def _table(rng: np.random.Generator) -> list[_Part]:
     style = rng.choice(["legs", "legs", "pedestal", "trestle"])
     if style == "legs":
         leg_t = rng.uniform(0.03, 0.07)
-        legs = _legs(rng, half_w, half_d, leg_h, leg_t / 2 + rng.uniform(0, 0.06), leg_t, rng.uniform() < 0.4)
+        legs = _legs(half_w, half_d, leg_h, leg_t / 2 + rng.uniform(0, 0.06), leg_t, rng.uniform() < 0.4)
         if rng.uniform() < 0.4:  # a lower shelf
             shelf_y = leg_h * rng.uniform(0.15, 0.35)
             legs += _box((0, shelf_y, 0), (2 * half_w * 0.9, top_t * 0.7, 2 * half_d * 0.9))
