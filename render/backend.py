@@ -122,8 +122,8 @@ class TorchRasterContext:
     backend: Backend = field(default=Backend.TORCH, init=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.tile_size, int) or not 1 <= self.tile_size <= 1024:
-            raise ValueError(f"tile_size must be an int in [1, 1024], got {self.tile_size!r}")
+        if not isinstance(self.tile_size, int) or not 1 <= self.tile_size <= 64:
+            raise ValueError(f"tile_size must be an int in [1, 64], got {self.tile_size!r}")
         if not isinstance(self.max_fragments, int) or self.max_fragments < 1:
             raise ValueError(f"max_fragments must be a positive int, got {self.max_fragments!r}")
 

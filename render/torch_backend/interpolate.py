@@ -40,28 +40,32 @@ def interpolate_torch(
     n_chan = attr.shape[-1]
     n_da = 2 * len(diff_attrs) if diff_attrs else 0
     n_pix = batch * height * width
-    flat = rast.reshape(-1, 4)
+    n_tri = tri.shape[0]
+    flat = rast.reshape(n_pix, 4)
     tid = flat[:, 3].detach().to(torch.int64) - 1
     pix = torch.nonzero(tid >= 0).squeeze(1)
-    t = tid[pix]
-    vidx = tri.to(torch.int64)[t]  # [n, 3]
+    row = tid.index_select(0, pix)
+    # per-triangle corner attributes [T (or B T), 3, C], then one row gather per covered pixel
+    corners = tri.to(torch.int64).reshape(-1)
     if attr.dim() == 3:
-        b = pix // (height * width) if attr.shape[0] > 1 else torch.zeros_like(pix)
-        a = attr[b[:, None], vidx]  # [n, 3, C]
+        table = attr.index_select(1, corners).reshape(-1, 3, n_chan)
+        if attr.shape[0] > 1:
+            row = row + (pix // (height * width)) * n_tri
     else:
-        a = attr[vidx]
-    u = flat[pix, 0:1].to(attr.dtype)
-    v = flat[pix, 1:2].to(attr.dtype)
-    a0, a1, a2 = a.unbind(1)
-    val = u * a0 + v * a1 + (1.0 - u - v) * a2
+        table = attr.index_select(0, corners).view(n_tri, 3, n_chan)
+    a = table.index_select(0, row)  # [n, 3, C]
+    a0, a1, a2 = a[:, 0], a[:, 1], a[:, 2]
+    uv = flat.index_select(0, pix)[:, :2].to(attr.dtype)
+    u, v = uv[:, 0:1], uv[:, 1:2]
+    val = torch.addcmul(torch.addcmul(a2 * (1.0 - u - v), u, a0), v, a1)
     out = attr.new_zeros(n_pix, n_chan).index_copy(0, pix, val).view(batch, height, width, n_chan)
     if not n_da:
         return out, attr.new_zeros(batch, height, width, 0)
     assert rast_db is not None
-    db = rast_db.reshape(-1, 4)[pix].to(attr.dtype)  # [n, 4]
+    db = rast_db.reshape(n_pix, 4).index_select(0, pix).to(attr.dtype)  # [n, 4]
     sel = torch.as_tensor(list(diff_attrs), dtype=torch.int64, device=attr.device)
-    d0 = (a0 - a2)[:, sel]  # [n, K]
-    d1 = (a1 - a2)[:, sel]
+    d0 = (a0 - a2).index_select(1, sel)  # [n, K]
+    d1 = (a1 - a2).index_select(1, sel)
     dx = db[:, 0:1] * d0 + db[:, 2:3] * d1
     dy = db[:, 1:2] * d0 + db[:, 3:4] * d1
     da = torch.stack([dx, dy], dim=2).reshape(-1, n_da)

@@ -1,0 +1,268 @@
+"""Visibility pass of the pure-PyTorch rasterizer: which triangle is nearest at each pixel centre.
+
+Method (vectorised; no per-pixel or per-triangle Python loops):
+
+1. **Setup** (per triangle). With ``p_i' = (x_i - fx w_i, y_i - fy w_i)`` the edge functions
+   ``a_0 = p_1' x p_2'`` (and cyclic) are affine in the pixel centre (fx, fy), and
+   ``sum_i w_i a_i = det[x; y; w]`` is constant. Dividing by that determinant, a pixel centre is
+   covered iff all three normalised edge functions are >= 0 (this also puts the hit point in
+   front of the camera, w > 0) and the affine z/w lies in [-1, 1]: exactly the pixels that
+   geometric clipping against the near and far planes keeps (x/y clipping is the image border).
+   Triangles entirely outside a frustum plane or with a zero determinant are culled. The
+   functions are expanded about the centre of the corner pixel of the triangle's box (the
+   ``p_i'`` there, as nvdiffrast computes them at a pixel), which keeps float32 accurate.
+2. **Boxes.** The screen box of the clipped polygon (the vertices inside the near/far slab plus
+   the edge crossings of both planes), clipped to the image, cut into tiles of at most
+   ``tile_size`` pixels per side.
+3. **Stamps.** Tiles are grouped by power-of-two (width, height) class; each class evaluates
+   the four affine functions on a dense stamp with two fused multiply-adds per function.
+4. **Depth test.** Covered fragments are packed into float64 keys ``quantised(z/w) * 2**b + entry``
+   (exact integers below 2**52; depth resolution 2**(b - 51)) and reduced per pixel with one
+   ``scatter_reduce('amin')``: the nearest fragment wins, ties go to the lower entry (triangle).
+
+Per-triangle data is kept as structure-of-arrays ``[K, N]`` tensors (contiguous rows).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["visible_triangles"]
+
+_BBOX_MARGIN = 1e-3  # pixels; boxes are conservative by this much
+
+
+def _setup(v: torch.Tensor, height: int, width: int):
+    """Per-triangle affine functions of the pixel indices and inclusive screen boxes.
+
+    Args:
+        v: [12, N] clip-space vertex data, rows x0 x1 x2 y0 y1 y2 z0 z1 z2 w0 w1 w2.
+
+    Returns:
+        coef: [12, N]: rows 0-3 the values at the box corner pixel of a0, a1, a2 (normalised
+            edge functions) and z/w, rows 4-7 their d/dX (column index), rows 8-11 their d/dY.
+        box: [4, N] int64 (x0, y0, x1, y1), inclusive and inside the image; x0 > x1 when empty.
+    """
+    x, y, z, w = v[0:3], v[3:6], v[6:9], v[9:12]  # each [3, N]
+    # screen box: the projected vertices when all lie inside the near/far slab, else clipped
+    simple = ((z.abs() <= w) & (w > 0)).all(0)
+    wsafe = torch.where(w > 0, w, 1.0)
+    px = (x / wsafe + 1.0) * (0.5 * width) - 0.5
+    py = (y / wsafe + 1.0) * (0.5 * height) - 0.5
+    xmin, xmax = px.amin(0), px.amax(0)
+    ymin, ymax = py.amin(0), py.amax(0)
+    hard = torch.nonzero(~simple).squeeze(1)
+    if hard.numel():
+        hb = _clipped_box(v.index_select(1, hard), height, width)
+        xmin, ymin, xmax, ymax = (
+            t.index_put((hard,), b) for t, b in zip((xmin, ymin, xmax, ymax), hb, strict=True)
+        )
+    lim = float(max(width, height) + 4)
+    x0 = torch.ceil((xmin - _BBOX_MARGIN).clamp(-lim, lim)).clamp(min=0)
+    x1 = torch.floor((xmax + _BBOX_MARGIN).clamp(-lim, lim)).clamp(max=width - 1)
+    y0 = torch.ceil((ymin - _BBOX_MARGIN).clamp(-lim, lim)).clamp(min=0)
+    y1 = torch.floor((ymax + _BBOX_MARGIN).clamp(-lim, lim)).clamp(max=height - 1)
+
+    # edge functions expanded about the centre of the corner pixel (x0, y0)
+    cx = (2.0 * x0 + 1.0) / width - 1.0
+    cy = (2.0 * y0 + 1.0) / height - 1.0
+    qx = x - cx * w  # [3, N]
+    qy = y - cy * w
+    j, k = [1, 2, 0], [2, 0, 1]
+    qxj, qyj, wj = qx[j], qy[j], w[j]
+    qxk, qyk, wk = qx[k], qy[k], w[k]
+    a = qxj * qyk - qyj * qxk
+    ax = (qyj * wk - wj * qyk) * (2.0 / width)
+    ay = (wj * qxk - qxj * wk) * (2.0 / height)
+    det = (w * a).sum(0)
+    ok = (det != 0) & torch.isfinite(det)
+    inv = torch.where(ok, 1.0 / torch.where(ok, det, 1.0), 0.0)
+    coef = torch.empty(12, v.shape[1], dtype=v.dtype, device=v.device)
+    torch.mul(a, inv, out=coef[0:3])
+    torch.mul(ax, inv, out=coef[4:7])
+    torch.mul(ay, inv, out=coef[8:11])
+    torch.sum(z * coef[0:3], 0, out=coef[3])
+    torch.sum(z * coef[4:7], 0, out=coef[7])
+    torch.sum(z * coef[8:11], 0, out=coef[11])
+
+    culled = (
+        ((x > w).all(0) | (x < -w).all(0))
+        | ((y > w).all(0) | (y < -w).all(0))
+        | ((z > w).all(0) | (z < -w).all(0))
+    )
+    valid = ok & ~culled & torch.isfinite(coef).all(0)
+    x1 = torch.where(valid, x1, x0 - 1)
+    box = torch.stack([x0, y0, x1, y1]).to(torch.int64)
+    return coef, box
+
+
+def _clipped_box(v: torch.Tensor, height: int, width: int):
+    """Screen box (pixel-index units) of triangles [12, n] clipped against the near/far planes."""
+    verts = v.view(4, 3, -1).permute(2, 1, 0)  # [n, 3, 4]
+    vj = verts[:, [1, 2, 0]]
+    z, w = verts[..., 2], verts[..., 3]
+    dn, df = z + w, w - z
+    dnj, dfj = dn[:, [1, 2, 0]], df[:, [1, 2, 0]]
+    inside = (dn >= 0) & (df >= 0)
+    t_near = (dn / torch.where(dn == dnj, 1.0, dn - dnj)).clamp(0, 1)
+    q_near = verts + t_near.unsqueeze(-1) * (vj - verts)
+    ok_near = (dn * dnj < 0) & (q_near[..., 3] - q_near[..., 2] >= 0)
+    t_far = (df / torch.where(df == dfj, 1.0, df - dfj)).clamp(0, 1)
+    q_far = verts + t_far.unsqueeze(-1) * (vj - verts)
+    ok_far = (df * dfj < 0) & (q_far[..., 2] + q_far[..., 3] >= 0)
+    pts = torch.cat([verts, q_near, q_far], dim=1)  # [n, 9, 4]
+    ok = torch.cat([inside, ok_near, ok_far], dim=1)  # [n, 9]
+    pw = pts[..., 3]
+    unbounded = (ok & (pw <= 0)).any(1)  # a clipped vertex at w = 0: box = whole image
+    good = ok & (pw > 0)
+    pws = torch.where(good, pw, 1.0)
+    big = float(max(width, height) + 10)
+    px = ((pts[..., 0] / pws + 1.0) * (0.5 * width) - 0.5).clamp(-big, big)
+    py = ((pts[..., 1] / pws + 1.0) * (0.5 * height) - 0.5).clamp(-big, big)
+    xmin = torch.where(good, px, big).amin(1)
+    xmax = torch.where(good, px, -big).amax(1)
+    ymin = torch.where(good, py, big).amin(1)
+    ymax = torch.where(good, py, -big).amax(1)
+    xmin = torch.where(unbounded, 0.0, xmin)
+    ymin = torch.where(unbounded, 0.0, ymin)
+    xmax = torch.where(unbounded, width - 1.0, xmax)
+    ymax = torch.where(unbounded, height - 1.0, ymax)
+    return xmin, ymin, xmax, ymax
+
+
+def _tiles(box: torch.Tensor, tile: int):
+    """Cut inclusive boxes [4, N] into tiles of at most ``tile`` pixels per side.
+
+    Returns (owner, dx, dy, w, h), each [P], for the non-empty tiles; (dx, dy) is the tile's
+    corner relative to its box's corner.
+    """
+    x0, y0, x1, y1 = box.unbind(0)
+    bw = (x1 - x0 + 1).clamp(min=0)
+    bh = (y1 - y0 + 1).clamp(min=0)
+    if bool(((bw <= tile) & (bh <= tile)).all()):
+        keep = torch.nonzero(bw).squeeze(1)
+        zero = torch.zeros_like(keep)
+        return keep, zero, zero, bw.index_select(0, keep), bh.index_select(0, keep)
+    nx = (bw + tile - 1) // tile
+    ny = (bh + tile - 1) // tile
+    count = nx * ny
+    owner = torch.repeat_interleave(torch.arange(box.shape[1], device=box.device), count)
+    first = torch.cumsum(count, 0) - count
+    local = torch.arange(owner.shape[0], device=box.device) - first.index_select(0, owner)
+    nxo = nx.index_select(0, owner)
+    dx = (local % nxo) * tile
+    dy = (local // nxo) * tile
+    tw = (bw.index_select(0, owner) - dx).clamp(max=tile)
+    th = (bh.index_select(0, owner) - dy).clamp(max=tile)
+    return owner, dx, dy, tw, th
+
+
+_CLASS_SIZES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+
+
+def _size_class(n: torch.Tensor) -> torch.Tensor:
+    """Index of the smallest entry of ``_CLASS_SIZES`` that is >= n (n in [1, 64])."""
+    sizes = torch.tensor(_CLASS_SIZES, device=n.device)
+    return torch.searchsorted(sizes, n)
+
+
+def visible_triangles(
+    verts: torch.Tensor,
+    item: torch.Tensor,
+    batch: int,
+    height: int,
+    width: int,
+    tile_size: int,
+    max_fragments: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Nearest covering triangle at every pixel centre.
+
+    Args:
+        verts: [12, N] clip-space data (rows x0 x1 x2 y0 y1 y2 z0 z1 z2 w0 w1 w2) of every
+            (minibatch item, triangle) pair to draw, ordered by triangle within each item (ties
+            in depth go to the lower entry); float32 or float64 (the working precision).
+        item: [N] int64 minibatch index of each pair.
+
+    Returns:
+        pix: [n] int64 flat indices (into B * H * W) of the covered pixels, ascending.
+        entry: [n] int64 index (into N) of the pair seen at each of them.
+        coef: [12, N] affine functions (see :func:`_setup`) about ``corner``.
+        corner: [2, N] int64 (X, Y) pixel the functions are expanded about.
+    """
+    device = verts.device
+    n_entry = verts.shape[1]
+    bits = max(1, math.ceil(math.log2(n_entry + 1)))
+    scale_id = float(2**bits)
+    depth_q = float(2 ** (51 - bits) - 1)  # (z/w + 1) * depth_q < 2**(52 - bits)
+    keys = torch.full((batch * height * width,), math.inf, dtype=torch.float64, device=device)
+    coef, box = _setup(verts, height, width)
+    owner, dx, dy, tw, th = _tiles(box, tile_size)
+    if owner.numel():
+        pc = coef.index_select(1, owner)
+        if bool((dx > 0).any() or (dy > 0).any()):
+            dxf, dyf = dx.to(pc.dtype), dy.to(pc.dtype)
+            pc[0:4] += pc[4:8] * dxf + pc[8:12] * dyf
+        corner = box[:2].index_select(1, owner)
+        base = item.index_select(0, owner) * (height * width) + (corner[1] + dy) * width + corner[0] + dx
+        pid = owner.to(torch.float64)
+        n_cls = len(_CLASS_SIZES)
+        cls = _size_class(tw) * n_cls + _size_class(th)
+        order = torch.argsort(cls)
+        counts = torch.bincount(cls, minlength=n_cls * n_cls).tolist()
+        start = 0
+        for c, cnt in enumerate(counts):
+            if not cnt:
+                continue
+            sel = order[start : start + cnt]
+            start += cnt
+            kw, kh = _CLASS_SIZES[c // n_cls], _CLASS_SIZES[c % n_cls]
+            _stamp_class(keys, sel, kw, kh, pc, tw, th, base, pid, width, scale_id, depth_q, max_fragments)
+    pix = torch.nonzero(keys != math.inf).squeeze(1)
+    kept = keys.index_select(0, pix)
+    entry = (kept - torch.floor(kept / scale_id) * scale_id).to(torch.int64)
+    return pix, entry, coef, box[:2]
+
+
+def _stamp_class(keys, sel, kw, kh, pc, tw, th, base, pid, width, scale_id, depth_q, max_fragments):
+    """Evaluate the tiles ``sel`` of one (kw x kh) class and reduce them into ``keys``."""
+    stamp = kw * kh
+    s = torch.arange(stamp, device=keys.device)
+    sy = s // kw
+    sx = s - sy * kw
+    sxf, syf = sx.to(pc.dtype), sy.to(pc.dtype)
+    soff = sy * width + sx
+    exact_w = kw <= 4  # classes 1..4 hold tiles of exactly that size
+    exact_h = kh <= 4
+    chunk = max(1, max_fragments // stamp)
+    for lo in range(0, sel.shape[0], chunk):
+        idx = sel[lo : lo + chunk]
+        cf = pc.index_select(1, idx).unsqueeze(2)  # [12, n, 1]
+        e0 = torch.addcmul(torch.addcmul(cf[0], cf[4], sxf), cf[8], syf)  # [n, S]
+        e1 = torch.addcmul(torch.addcmul(cf[1], cf[5], sxf), cf[9], syf)
+        e2 = torch.addcmul(torch.addcmul(cf[2], cf[6], sxf), cf[10], syf)
+        cov = torch.minimum(torch.minimum(e0, e1, out=e0), e2, out=e0) >= 0
+        if not exact_w:
+            cov &= sxf < tw.index_select(0, idx).unsqueeze(1).to(pc.dtype)
+        if not exact_h:
+            cov &= syf < th.index_select(0, idx).unsqueeze(1).to(pc.dtype)
+        flat = torch.nonzero(cov.view(-1)).squeeze(1)
+        if not flat.numel():
+            continue
+        tl = flat // stamp
+        sl = flat - tl * stamp
+        d = torch.addcmul(
+            torch.addcmul(
+                cf[3, :, 0].index_select(0, tl), cf[7, :, 0].index_select(0, tl), sxf.index_select(0, sl)
+            ),
+            cf[11, :, 0].index_select(0, tl),
+            syf.index_select(0, sl),
+        )
+        inside = torch.nonzero(d.abs() <= 1).squeeze(1)
+        if inside.numel() != d.numel():
+            tl, sl, d = tl.index_select(0, inside), sl.index_select(0, inside), d.index_select(0, inside)
+        t = idx.index_select(0, tl)
+        pix = base.index_select(0, t) + soff.index_select(0, sl)
+        key = torch.floor((d.to(torch.float64) + 1.0) * depth_q) * scale_id + pid.index_select(0, t)
+        keys.scatter_reduce_(0, pix, key, reduce="amin")
