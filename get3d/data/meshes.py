@@ -25,7 +25,16 @@ import numpy as np
 import trimesh
 from PIL import Image
 
-__all__ = ["DEFAULT_GREY", "MESH_SUFFIXES", "Material", "SourceMesh", "find_meshes", "load_mesh", "normalize"]
+__all__ = [
+    "DEFAULT_GREY",
+    "MESH_SUFFIXES",
+    "Material",
+    "Normalization",
+    "SourceMesh",
+    "find_meshes",
+    "load_mesh",
+    "normalize",
+]
 
 #: File suffixes :func:`find_meshes` picks up.
 MESH_SUFFIXES: tuple[str, ...] = (".obj", ".glb", ".gltf", ".ply", ".off", ".stl")

@@ -30,6 +30,7 @@ Robustness: a shape is rendered into a temporary folder and moved into place wit
 (camera folder, then image folder), so an interrupted run never leaves a half-written shape that
 the loaders would read; a rerun skips complete shapes (resumable). Shapes run in worker processes
 (``workers``) with a progress bar. Failures of single meshes are collected and reported at the end.
+Runs for different synsets may share an output root; two runs of one synset at once may not.
 
 ``transforms.json`` also records ``source_mesh`` (the file name) and ``normalization``
 (``center``, ``factor``: rendered = (source - center) * factor), linking renders to ground truth.
@@ -68,7 +69,7 @@ from .layout import (
     make_splits,
     write_splits,
 )
-from .meshes import SourceMesh, find_meshes, load_mesh, normalize
+from .meshes import Normalization, SourceMesh, find_meshes, load_mesh, normalize
 
 __all__ = [
     "PrepareConfig",
@@ -282,21 +283,16 @@ def _is_complete(image_dir: Path, camera_dir: Path, config: PrepareConfig) -> bo
     return all((camera_dir / name).is_file() for name in (ROTATION_FILE, ELEVATION_FILE))
 
 
-def prepare_shape(mesh_path: str | Path, shape_id: str, out_root: str | Path, config: PrepareConfig) -> bool:
-    """Render one mesh into the layout under ``out_root``; returns False when it was already complete.
-
-    The shape is written into ``<out_root>/.prepare_tmp/`` and moved into place with two renames
-    (camera folder first), so it is either complete or absent as far as the loaders can tell.
-    """
-    out_root = Path(out_root)
-    image_dir, camera_dir = _shape_paths(out_root, config.synset, shape_id)
-    if _is_complete(image_dir, camera_dir, config):
-        return False
-    mesh, norm = normalize(load_mesh(mesh_path), config.scale, config.recenter)
-    rotation, elevation = sample_view_angles(shape_id, config)
-    rgba = render_views(mesh, rotation, elevation, config)
-
-    tmp = out_root / _TMP / f"{shape_id}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+def _write_shape(
+    tmp: Path,
+    mesh_path: str | Path,
+    norm: Normalization,
+    rotation: np.ndarray,
+    elevation: np.ndarray,
+    rgba: np.ndarray,
+    config: PrepareConfig,
+) -> None:
+    """Write one shape's images, camera files and transforms.json under ``tmp/{img,camera}``."""
     tmp_img, tmp_cam = tmp / "img", tmp / "camera"
     tmp_img.mkdir(parents=True)
     tmp_cam.mkdir()
@@ -314,14 +310,33 @@ def prepare_shape(mesh_path: str | Path, shape_id: str, out_root: str | Path, co
     }
     write_transforms(tmp_img / TRANSFORMS_FILE, config.fovy, names, blender, config.scale / 2, provenance)
 
-    for final in (image_dir, camera_dir):  # leftovers of an interrupted move
-        if final.exists():
-            shutil.rmtree(final)
-    camera_dir.parent.mkdir(parents=True, exist_ok=True)
-    image_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp_cam.rename(camera_dir)
-    tmp_img.rename(image_dir)
-    shutil.rmtree(tmp, ignore_errors=True)
+
+def prepare_shape(mesh_path: str | Path, shape_id: str, out_root: str | Path, config: PrepareConfig) -> bool:
+    """Render one mesh into the layout under ``out_root``; returns False when it was already complete.
+
+    The shape is written into ``<out_root>/.prepare_tmp/`` and moved into place with two renames
+    (camera folder first), so it is either complete or absent as far as the loaders can tell.
+    """
+    out_root = Path(out_root)
+    image_dir, camera_dir = _shape_paths(out_root, config.synset, shape_id)
+    if _is_complete(image_dir, camera_dir, config):
+        return False
+    mesh, norm = normalize(load_mesh(mesh_path), config.scale, config.recenter)
+    rotation, elevation = sample_view_angles(shape_id, config)
+    rgba = render_views(mesh, rotation, elevation, config)
+
+    tmp = out_root / _TMP / config.synset / f"{shape_id}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    try:
+        _write_shape(tmp, mesh_path, norm, rotation, elevation, rgba, config)
+        for final in (image_dir, camera_dir):  # leftovers of an interrupted move
+            if final.exists():
+                shutil.rmtree(final)
+        camera_dir.parent.mkdir(parents=True, exist_ok=True)
+        image_dir.parent.mkdir(parents=True, exist_ok=True)
+        (tmp / "camera").rename(camera_dir)
+        (tmp / "img").rename(image_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return True
 
 
@@ -370,7 +385,8 @@ def prepare_dataset(
         meshes = {i: meshes[i] for i in sorted(ids)}
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(out_root / _TMP, ignore_errors=True)  # leftovers of interrupted runs
+    # leftovers of interrupted runs of this synset (runs for other synsets may share out_root)
+    shutil.rmtree(out_root / _TMP / config.synset, ignore_errors=True)
     # Complete shapes are skipped here; a shape made with other settings raises ValueError now.
     skipped = [i for i in meshes if _is_complete(*_shape_paths(out_root, config.synset, i), config)]
     meshes = {i: p for i, p in meshes.items() if i not in set(skipped)}
@@ -398,7 +414,9 @@ def prepare_dataset(
                     failed.append((futures[future], f"{type(err).__name__}: {err}"))
                 bar.update()
     bar.close()
-    shutil.rmtree(out_root / _TMP, ignore_errors=True)
+    shutil.rmtree(out_root / _TMP / config.synset, ignore_errors=True)
+    if (out_root / _TMP).is_dir() and not any((out_root / _TMP).iterdir()):
+        (out_root / _TMP).rmdir()
     report = PrepareReport(tuple(sorted(rendered)), tuple(sorted(skipped)), tuple(sorted(failed)))
     if strict and failed:
         lines = "\n".join(f"  {i}: {e}" for i, e in report.failed[:20])

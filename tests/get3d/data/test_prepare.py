@@ -204,6 +204,7 @@ def test_resumable_and_never_half_written(mesh_dir, tmp_path, monkeypatch):
         prepare_shape(mesh_dir / "chair1" / "model.obj", "chair1", out, TINY)
     monkeypatch.setattr(Image.Image, "save", original)
     assert not (out / "img" / "s" / "chair1").exists() and not (out / "camera" / "s" / "chair1").exists()
+    assert not list(out.rglob("*.png"))  # the temporary folder is removed too
     first = prepare_dataset(mesh_dir, out, TINY, progress=False)
     assert first.rendered == ("car2", "chair1") and not (out / ".prepare_tmp").exists()
     # an interrupted move (camera folder in place, images not) is redone; complete shapes skipped
