@@ -128,27 +128,28 @@ class _RasterShade(torch.autograd.Function):
     """Writes rast / rast_db at the covered pixels; nvdiffrast's backward to pos x, y, w."""
 
     @staticmethod
-    def forward(ctx, pos, vals, pix, vidx, shape, grad_db):
+    def forward(ctx, pos, vals, pix, entry, vidx_all, shape, grad_db):
         n_pix = shape[0] * shape[1] * shape[2]
         rast = pos.new_zeros(n_pix, 4)
         rast_db = pos.new_zeros(n_pix, 4)
         for k in range(4):
             rast[:, k].index_copy_(0, pix, vals[k].to(pos.dtype))
             rast_db[:, k].index_copy_(0, pix, vals[4 + k].to(pos.dtype))
-        ctx.save_for_backward(pos, pix, vidx)
+        ctx.save_for_backward(pos, pix, entry, vidx_all)
         ctx.shape, ctx.grad_db = shape, grad_db
         return rast.view(*shape, 4), rast_db.view(*shape, 4)
 
     @staticmethod
     def backward(ctx, g_rast, g_db):
-        pos, pix, vidx = ctx.saved_tensors
+        pos, pix, entry, vidx_all = ctx.saved_tensors
         if not ctx.needs_input_grad[0]:
-            return None, None, None, None, None, None
+            return None, None, None, None, None, None, None
         _, height, width = ctx.shape
         gu = g_rast.reshape(-1, 4).index_select(0, pix)[:, :2] if g_rast is not None else None
         gd = g_db.reshape(-1, 4).index_select(0, pix) if (g_db is not None and ctx.grad_db) else None
         grad_flat = pos.new_zeros(pos.numel() // 4, 4)
         if gu is not None or gd is not None:
+            vidx = vidx_all.index_select(0, entry)
             rem = pix % (height * width)
             py = rem // width
             px = rem - py * width
@@ -167,7 +168,7 @@ class _RasterShade(torch.autograd.Function):
             gv = gv.clone()
             gv[..., 2] = 0.0  # nvdiffrast: no gradient to z
             grad_flat.index_add_(0, vidx.reshape(-1), gv.reshape(-1, 4))
-        return grad_flat.view_as(pos), None, None, None, None, None
+        return grad_flat.view_as(pos), None, None, None, None, None, None
 
 
 def rasterize_torch(
@@ -230,6 +231,4 @@ def rasterize_torch(
     ly = (py - cor[1]).to(work_dtype)
     vals = _shade_affine(coef.index_select(1, entry), lx, ly)
     vals[3] = (tri_id.index_select(0, entry) + 1).to(work_dtype)
-    return _RasterShade.apply(
-        pos, vals, pix, vidx_all.index_select(0, entry), (batch, height, width), grad_db
-    )
+    return _RasterShade.apply(pos, vals, pix, entry, vidx_all, (batch, height, width), grad_db)

@@ -14,11 +14,13 @@ Method (vectorised; no per-pixel or per-triangle Python loops):
 2. **Boxes.** The screen box of the clipped polygon (the vertices inside the near/far slab plus
    the edge crossings of both planes), clipped to the image, cut into tiles of at most
    ``tile_size`` pixels per side.
-3. **Stamps.** Tiles are grouped by power-of-two (width, height) class; each class evaluates
-   the four affine functions on a dense stamp with two fused multiply-adds per function.
-4. **Depth test.** Covered fragments are packed into float64 keys ``quantised(z/w) * 2**b + entry``
-   (exact integers below 2**52; depth resolution 2**(b - 51)) and reduced per pixel with one
-   ``scatter_reduce('amin')``: the nearest fragment wins, ties go to the lower entry (triangle).
+3. **Spans.** Tiles are grouped by (padded) height; in each row of a tile the three edge
+   half-planes (and, for triangles crossing the near/far planes, the two depth half-planes)
+   bound X from below and above, which gives the exact span of covered pixel centres; the
+   spans are expanded into one entry per covered pixel (``repeat_interleave``).
+4. **Depth test.** Each fragment becomes an int64 key ``bits(float32(z/w + 1)) << 32 | entry``
+   (non-negative floats order like their bit patterns) and one ``scatter_reduce('amin')`` per
+   chunk keeps the nearest fragment per pixel; ties go to the lower entry (triangle).
 
 Per-triangle data is kept as structure-of-arrays ``[K, N]`` tensors (contiguous rows).
 """
@@ -32,6 +34,7 @@ import torch
 __all__ = ["visible_triangles"]
 
 _BBOX_MARGIN = 1e-3  # pixels; boxes are conservative by this much
+_EMPTY = torch.iinfo(torch.int64).max
 
 
 def _setup(v: torch.Tensor, height: int, width: int):
@@ -44,6 +47,7 @@ def _setup(v: torch.Tensor, height: int, width: int):
         coef: [12, N]: rows 0-3 the values at the box corner pixel of a0, a1, a2 (normalised
             edge functions) and z/w, rows 4-7 their d/dX (column index), rows 8-11 their d/dY.
         box: [4, N] int64 (x0, y0, x1, y1), inclusive and inside the image; x0 > x1 when empty.
+        simple: [N] bool, all three vertices inside the near/far slab (so every covered point is).
     """
     x, y, z, w = v[0:3], v[3:6], v[6:9], v[9:12]  # each [3, N]
     # screen box: the projected vertices when all lie inside the near/far slab, else clipped
@@ -95,7 +99,7 @@ def _setup(v: torch.Tensor, height: int, width: int):
     valid = ok & ~culled & torch.isfinite(coef).all(0)
     x1 = torch.where(valid, x1, x0 - 1)
     box = torch.stack([x0, y0, x1, y1]).to(torch.int64)
-    return coef, box
+    return coef, box, simple
 
 
 def _clipped_box(v: torch.Tensor, height: int, width: int):
@@ -159,13 +163,7 @@ def _tiles(box: torch.Tensor, tile: int):
     return owner, dx, dy, tw, th
 
 
-_CLASS_SIZES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
-
-
-def _size_class(n: torch.Tensor) -> torch.Tensor:
-    """Index of the smallest entry of ``_CLASS_SIZES`` that is >= n (n in [1, 64])."""
-    sizes = torch.tensor(_CLASS_SIZES, device=n.device)
-    return torch.searchsorted(sizes, n)
+_ROW_CLASSES = (1, 2, 4, 8, 16, 32, 64)
 
 
 def visible_triangles(
@@ -192,12 +190,8 @@ def visible_triangles(
         corner: [2, N] int64 (X, Y) pixel the functions are expanded about.
     """
     device = verts.device
-    n_entry = verts.shape[1]
-    bits = max(1, math.ceil(math.log2(n_entry + 1)))
-    scale_id = float(2**bits)
-    depth_q = float(2 ** (51 - bits) - 1)  # (z/w + 1) * depth_q < 2**(52 - bits)
-    keys = torch.full((batch * height * width,), math.inf, dtype=torch.float64, device=device)
-    coef, box = _setup(verts, height, width)
+    keys = torch.full((batch * height * width,), _EMPTY, dtype=torch.int64, device=device)
+    coef, box, simple = _setup(verts, height, width)
     owner, dx, dy, tw, th = _tiles(box, tile_size)
     if owner.numel():
         pc = coef.index_select(1, owner)
@@ -206,63 +200,71 @@ def visible_triangles(
             pc[0:4] += pc[4:8] * dxf + pc[8:12] * dyf
         corner = box[:2].index_select(1, owner)
         base = item.index_select(0, owner) * (height * width) + (corner[1] + dy) * width + corner[0] + dx
-        pid = owner.to(torch.float64)
-        n_cls = len(_CLASS_SIZES)
-        cls = _size_class(tw) * n_cls + _size_class(th)
+        hard = ~simple.index_select(0, owner)
+        # group tiles by padded height; spans make the width exact
+        cls = torch.searchsorted(torch.tensor(_ROW_CLASSES, device=device), th)
         order = torch.argsort(cls)
-        counts = torch.bincount(cls, minlength=n_cls * n_cls).tolist()
+        counts = torch.bincount(cls, minlength=len(_ROW_CLASSES)).tolist()
         start = 0
         for c, cnt in enumerate(counts):
             if not cnt:
                 continue
             sel = order[start : start + cnt]
             start += cnt
-            kw, kh = _CLASS_SIZES[c // n_cls], _CLASS_SIZES[c % n_cls]
-            _stamp_class(keys, sel, kw, kh, pc, tw, th, base, pid, width, scale_id, depth_q, max_fragments)
-    pix = torch.nonzero(keys != math.inf).squeeze(1)
-    kept = keys.index_select(0, pix)
-    entry = (kept - torch.floor(kept / scale_id) * scale_id).to(torch.int64)
+            kh = _ROW_CLASSES[c]
+            chunk = max(1, max_fragments // (kh * tile_size))
+            for lo in range(0, sel.shape[0], chunk):
+                idx = sel[lo : lo + chunk]
+                _spans(keys, idx, owner, kh, pc, tw, th, base, hard, width)
+    pix = torch.nonzero(keys != _EMPTY).squeeze(1)
+    entry = keys.index_select(0, pix) & 0xFFFFFFFF
     return pix, entry, coef, box[:2]
 
 
-def _stamp_class(keys, sel, kw, kh, pc, tw, th, base, pid, width, scale_id, depth_q, max_fragments):
-    """Evaluate the tiles ``sel`` of one (kw x kh) class and reduce them into ``keys``."""
-    stamp = kw * kh
-    s = torch.arange(stamp, device=keys.device)
-    sy = s // kw
-    sx = s - sy * kw
-    sxf, syf = sx.to(pc.dtype), sy.to(pc.dtype)
-    soff = sy * width + sx
-    exact_w = kw <= 4  # classes 1..4 hold tiles of exactly that size
-    exact_h = kh <= 4
-    chunk = max(1, max_fragments // stamp)
-    for lo in range(0, sel.shape[0], chunk):
-        idx = sel[lo : lo + chunk]
-        cf = pc.index_select(1, idx).unsqueeze(2)  # [12, n, 1]
-        e0 = torch.addcmul(torch.addcmul(cf[0], cf[4], sxf), cf[8], syf)  # [n, S]
-        e1 = torch.addcmul(torch.addcmul(cf[1], cf[5], sxf), cf[9], syf)
-        e2 = torch.addcmul(torch.addcmul(cf[2], cf[6], sxf), cf[10], syf)
-        cov = torch.minimum(torch.minimum(e0, e1, out=e0), e2, out=e0) >= 0
-        if not exact_w:
-            cov &= sxf < tw.index_select(0, idx).unsqueeze(1).to(pc.dtype)
-        if not exact_h:
-            cov &= syf < th.index_select(0, idx).unsqueeze(1).to(pc.dtype)
-        flat = torch.nonzero(cov.view(-1)).squeeze(1)
-        if not flat.numel():
-            continue
-        tl = flat // stamp
-        sl = flat - tl * stamp
-        d = torch.addcmul(
-            torch.addcmul(
-                cf[3, :, 0].index_select(0, tl), cf[7, :, 0].index_select(0, tl), sxf.index_select(0, sl)
-            ),
-            cf[11, :, 0].index_select(0, tl),
-            syf.index_select(0, sl),
-        )
-        inside = torch.nonzero(d.abs() <= 1).squeeze(1)
-        if inside.numel() != d.numel():
-            tl, sl, d = tl.index_select(0, inside), sl.index_select(0, inside), d.index_select(0, inside)
-        t = idx.index_select(0, tl)
-        pix = base.index_select(0, t) + soff.index_select(0, sl)
-        key = torch.floor((d.to(torch.float64) + 1.0) * depth_q) * scale_id + pid.index_select(0, t)
-        keys.scatter_reduce_(0, pix, key, reduce="amin")
+def _spans(keys, idx, owner, kh, pc, tw, th, base, hard, width):
+    """Rasterize tiles ``idx`` (at most ``kh`` rows each) as exact row spans into ``keys``.
+
+    In row Y of a tile, each half-plane ``c + gx X + gy Y >= 0`` (the three normalised edge
+    functions, and for triangles crossing the near/far planes ``1 -+ z/w >= 0``) bounds X from
+    below (gx > 0) or above (gx < 0); the covered pixels of the row are the integers between
+    the largest lower and the smallest upper bound, clipped to the tile.
+    """
+    dtype = pc.dtype
+    cf = pc.index_select(1, idx).unsqueeze(2)  # [12, n, 1]
+    sy = torch.arange(kh, device=keys.device, dtype=dtype)
+    n = idx.shape[0]
+    lo = torch.zeros(n, kh, dtype=dtype, device=keys.device)
+    hi = (tw.index_select(0, idx) - 1).to(dtype).unsqueeze(1).expand(n, kh).clone()
+    planes = [(cf[i], cf[4 + i], cf[8 + i]) for i in range(3)]
+    if bool(hard.index_select(0, idx).any()):
+        planes += [(1.0 - cf[3], -cf[7], -cf[11]), (1.0 + cf[3], cf[7], cf[11])]
+    for c0, gx, gy in planes:
+        gx = torch.where(gx == 0, 1e-30, gx)  # a row-constant plane: all (c >= 0) or nothing
+        bound = torch.addcmul(c0, gy, sy).mul_(-1.0 / gx)  # [n, kh]: where the plane crosses the row
+        rising = gx > 0
+        torch.maximum(lo, torch.where(rising, bound, -math.inf), out=lo)
+        torch.minimum(hi, torch.where(rising, math.inf, bound), out=hi)
+    x0 = torch.ceil(lo.clamp_(max=1e9))
+    count = (torch.floor(hi.clamp_(min=-1e9)) - x0 + 1.0).clamp_(min=0.0)
+    count.masked_fill_(sy >= th.index_select(0, idx).unsqueeze(1).to(dtype), 0.0)
+    count = count.view(-1).to(torch.int64)
+    total = int(count.sum())
+    if not total:
+        return
+    # one entry per covered pixel: row r holds local X = x0[r] .. x0[r] + count[r] - 1, i.e.
+    # X = k - first[r] for the running index k of the entry
+    first = (torch.cumsum(count, 0) - count - x0.view(-1).to(torch.int64)).view(n, kh)
+    t_row = idx.unsqueeze(1)
+    ly = torch.arange(kh, device=keys.device)
+    row_pix = (base.index_select(0, idx).unsqueeze(1) + ly * width - first).view(-1)
+    gxd = cf[7].to(torch.float64)  # [n, 1]
+    row_d = (torch.addcmul(cf[3], cf[11], sy).to(torch.float64) - gxd * first.to(torch.float64)).view(-1)
+    row_g = gxd.expand(n, kh).reshape(-1)
+    row_id = owner.index_select(0, t_row.expand(n, kh).reshape(-1))
+    row = torch.repeat_interleave(torch.arange(n * kh, device=keys.device), count, output_size=total)
+    k = torch.arange(total, device=keys.device)
+    pix = row_pix.index_select(0, row) + k
+    d = torch.addcmul(row_d.index_select(0, row), row_g.index_select(0, row), k.to(torch.float64))
+    d = d.to(torch.float32).clamp_(-1.0, 1.0).add_(1.0)  # in [0, 2]: its float bits order like it
+    key = (d.view(torch.int32).to(torch.int64) << 32) | row_id.index_select(0, row)
+    keys.scatter_reduce_(0, pix, key, reduce="amin")

@@ -1,0 +1,266 @@
+"""Benchmark of the pure-PyTorch rasterizer, with Mesa's llvmpipe (software OpenGL) as the anchor.
+
+Workload: a closed, bumpy sphere of ~40k and ~200k faces, seen by a perspective camera, filling
+about half of a square frame, at 256^2, 512^2 and 1024^2.
+
+- ``torch fwd``: ``render.rasterize`` + ``render.interpolate`` (3 channels: world position).
+- ``torch fwd+bwd``: the same plus ``render.antialias`` of the hard mask, and the backward pass of
+  a loss on the interpolated positions and the antialiased mask to the clip-space positions.
+- ``llvmpipe fwd``: the same forward workload in OpenGL (moderngl, headless EGL context on Mesa's
+  llvmpipe): upload the clip-space positions, draw, read back z/w, barycentrics and triangle ids
+  (float32 RGBA, like ``rast``). Needs ``pip install moderngl`` and Mesa's EGL
+  (``apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri``); skipped with a message otherwise.
+
+Each configuration runs in a fresh subprocess so that its peak resident memory (above the
+process's baseline after setup) can be reported. Prints median seconds and ratios.
+
+Usage::
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_raster.py [--sizes 256 512 1024] [--repeats 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+
+MESHES = {"40k": (100, 200), "200k": (224, 448)}
+
+
+def bumpy_sphere(n_lat: int, n_lon: int):
+    """Welded bumpy UV sphere: vertices [V, 3] float32, faces [F, 3] int64 (F = 2 n_lon (n_lat - 1))."""
+    import torch
+
+    i = torch.arange(1, n_lat, dtype=torch.float64)
+    j = torch.arange(n_lon, dtype=torch.float64)
+    th, ph = torch.meshgrid(math.pi * i / n_lat, 2 * math.pi * j / n_lon, indexing="ij")
+    r = 0.5 * (1 + 0.08 * torch.sin(5 * th) * torch.cos(7 * ph))
+    ring = torch.stack([r * th.sin() * ph.cos(), r * th.cos(), r * th.sin() * ph.sin()], -1).reshape(-1, 3)
+    verts = torch.cat(
+        [torch.tensor([[0.0, 0.5, 0.0]], dtype=torch.float64), ring, torch.tensor([[0.0, -0.5, 0.0]])]
+    )
+    idx = torch.arange(n_lon)
+    faces = [torch.stack([torch.zeros(n_lon, dtype=torch.long), 1 + (idx + 1) % n_lon, 1 + idx], 1)]
+    for k in range(n_lat - 2):
+        a, b = 1 + k * n_lon + idx, 1 + k * n_lon + (idx + 1) % n_lon
+        c, d = a + n_lon, b + n_lon
+        faces += [torch.stack([a, b, d], 1), torch.stack([a, d, c], 1)]
+    last = verts.shape[0] - 1
+    a, b = 1 + (n_lat - 2) * n_lon + idx, 1 + (n_lat - 2) * n_lon + (idx + 1) % n_lon
+    faces.append(torch.stack([torch.full((n_lon,), last), a, b], 1))
+    return verts.float(), torch.cat(faces)
+
+
+def clip_positions(verts):
+    """[1, V, 4] clip-space positions: camera 1.5 units away, fovy 49 deg (GET3D's near plane 0.1)."""
+    import torch
+
+    f = 1.0 / math.tan(math.radians(49.0) / 2)
+    near, far = 0.1, 1000.0
+    proj = torch.tensor(
+        [
+            [f, 0, 0, 0],
+            [0, f, 0, 0],
+            [0, 0, -(far + near) / (far - near), -2 * far * near / (far - near)],
+            [0, 0, -1, 0],
+        ]
+    )
+    ang = 0.4
+    rot = torch.tensor([[math.cos(ang), 0, math.sin(ang)], [0, 1, 0], [-math.sin(ang), 0, math.cos(ang)]])
+    cam = verts @ rot.T + torch.tensor([0.0, 0.0, -1.5])
+    return (torch.cat([cam, torch.ones(len(cam), 1)], 1) @ proj.T)[None].contiguous()
+
+
+def _median_time(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def _peak_mb(baseline_kb: int) -> float:
+    return max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline_kb) / 1024.0
+
+
+def worker_torch(mesh: str, res: int, mode: str, repeats: int) -> dict:
+    import torch
+
+    import render
+
+    verts, faces = bumpy_sphere(*MESHES[mesh])
+    pos = clip_positions(verts)
+    ctx = render.make_context("torch")
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out: dict = {"threads": torch.get_num_threads(), "faces": int(faces.shape[0])}
+    if mode == "fwd":
+
+        def step():
+            with torch.no_grad():
+                rast, _ = render.rasterize(ctx, pos, faces, (res, res))
+                render.interpolate(verts, rast, faces)
+
+        rast, _ = render.rasterize(ctx, pos, faces, (res, res))
+        out["coverage"] = float((rast[..., 3] > 0).float().mean())
+    else:
+        try:
+            from render.torch_backend import antialias as _aa  # noqa: F401
+
+            has_aa = True
+        except ImportError:
+            has_aa = False
+        out["antialias"] = has_aa
+
+        def step():
+            p = pos.clone().requires_grad_(True)
+            rast, _ = render.rasterize(ctx, p, faces, (res, res))
+            feat, _ = render.interpolate(verts, rast, faces)
+            loss = feat.square().mean()
+            if has_aa:
+                mask = render.antialias(rast[..., 3:].clamp(0, 1), rast, p, faces)
+                loss = loss + mask.mean()
+            loss.backward()
+
+    out["seconds"] = _median_time(step, repeats)
+    out["peak_mb"] = _peak_mb(baseline)
+    return out
+
+
+_VS = """
+#version 330
+in vec4 in_pos;
+out vec2 bary;
+void main() {
+    int k = gl_VertexID % 3;
+    bary = vec2(k == 0 ? 1.0 : 0.0, k == 1 ? 1.0 : 0.0);
+    gl_Position = in_pos;
+}
+"""
+_FS = """
+#version 330
+in vec2 bary;
+out vec4 rast;
+void main() {
+    rast = vec4(bary, gl_FragCoord.z * 2.0 - 1.0, float(gl_PrimitiveID + 1));
+}
+"""
+
+
+def worker_gl(mesh: str, res: int, repeats: int) -> dict:
+    import moderngl
+    import numpy as np
+
+    verts, faces = bumpy_sphere(*MESHES[mesh])
+    pos = clip_positions(verts)[0]
+    soup = pos[faces.reshape(-1)].numpy().astype(np.float32)  # [3 F, 4] unindexed: per-corner bary
+    gl = moderngl.create_context(standalone=True, backend="egl")
+    renderer = gl.info["GL_RENDERER"]
+    prog = gl.program(vertex_shader=_VS, fragment_shader=_FS)
+    vbo = gl.buffer(reserve=soup.nbytes)
+    vao = gl.vertex_array(prog, [(vbo, "4f", "in_pos")])
+    color = gl.renderbuffer((res, res), components=4, dtype="f4")
+    depth = gl.depth_renderbuffer((res, res))
+    fbo = gl.framebuffer(color_attachments=[color], depth_attachment=depth)
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    def step():
+        vbo.write(soup)
+        fbo.use()
+        gl.enable(moderngl.DEPTH_TEST)
+        gl.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        vao.render(moderngl.TRIANGLES)
+        data = np.frombuffer(fbo.read(components=4, dtype="f4"), dtype=np.float32)
+        return data.reshape(res, res, 4)
+
+    img = step()
+    out = {"renderer": renderer, "coverage": float((img[..., 3] > 0).mean())}
+    out["seconds"] = _median_time(step, repeats)
+    out["peak_mb"] = _peak_mb(baseline)
+    return out
+
+
+def _run(args: list[str]) -> dict | str:
+    env = dict(os.environ)
+    env.setdefault("PYTHONPATH", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--worker", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        return lines[-1] if lines else f"exit code {proc.returncode}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--meshes", nargs="+", default=list(MESHES), choices=list(MESHES))
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--no-backward", action="store_true", help="skip the forward+backward runs")
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        kind, mesh, res, *rest = args.worker
+        if kind == "torch":
+            result = worker_torch(mesh, int(res), rest[0], args.repeats)
+        else:
+            result = worker_gl(mesh, int(res), args.repeats)
+        print(json.dumps(result))
+        return
+
+    print(f"bench_raster: {os.cpu_count()} CPUs visible, median of {args.repeats} runs, peak = extra RSS")
+    header = (
+        f"{'mesh':>5} {'res':>5} | {'torch fwd':>10} {'peak':>7} | {'llvmpipe':>10} {'peak':>7} | "
+        f"{'fwd/gl':>6} | {'fwd+bwd':>10} {'peak':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    gl_note = None
+    for mesh in args.meshes:
+        for res in args.sizes:
+            fwd = _run(["torch", mesh, str(res), "fwd", "--repeats", str(args.repeats)])
+            gl = _run(["gl", mesh, str(res), "--repeats", str(args.repeats)])
+            bwd = (
+                None
+                if args.no_backward
+                else _run(["torch", mesh, str(res), "bwd", "--repeats", str(args.repeats)])
+            )
+            if isinstance(fwd, str):
+                raise SystemExit(f"torch forward failed: {fwd}")
+            if isinstance(gl, str):
+                gl_note = gl
+            cells = [f"{mesh:>5} {res:>5} | {fwd['seconds'] * 1e3:8.1f}ms {fwd['peak_mb']:5.0f}MB |"]
+            if isinstance(gl, dict):
+                ratio = fwd["seconds"] / gl["seconds"]
+                cells.append(f" {gl['seconds'] * 1e3:8.1f}ms {gl['peak_mb']:5.0f}MB | {ratio:5.2f}x |")
+            else:
+                cells.append(f" {'n/a':>10} {'':>7} | {'n/a':>6} |")
+            if isinstance(bwd, dict):
+                tag = "" if bwd.get("antialias") else " (no antialias)"
+                cells.append(f" {bwd['seconds'] * 1e3:8.1f}ms {bwd['peak_mb']:5.0f}MB{tag}")
+            elif isinstance(bwd, str):
+                cells.append(f" failed: {bwd}")
+            print("".join(cells), flush=True)
+            if isinstance(gl, dict) and "coverage" in gl:
+                cov_note = f"coverage torch {fwd['coverage']:.3f} / gl {gl['coverage']:.3f}; {gl['renderer']}"
+                print(f"{'':>12}  ({cov_note}; torch threads {fwd['threads']})")
+    if gl_note:
+        print(f"llvmpipe anchor skipped: {gl_note}")
+        print("  install: pip install moderngl; apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri")
+
+
+if __name__ == "__main__":
+    main()
