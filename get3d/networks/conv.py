@@ -48,6 +48,7 @@ def modulated_conv2d(
     resample_filter: torch.Tensor | None = None,
     demodulate: bool = True,
     fused: bool = False,
+    out_gain: float = 1.0,
 ) -> torch.Tensor:
     """Per-sample modulated (and demodulated) convolution.
 
@@ -62,6 +63,8 @@ def modulated_conv2d(
         resample_filter: float ``[4, 4]``, required when ``up=2``.
         fused: compute with per-sample weights in one grouped convolution (same result);
             False scales the activations before and after one shared convolution.
+        out_gain: the convolution result (not the noise) is multiplied by it, folded into the
+            demodulation coefficients or the styles.
 
     Returns:
         float ``[B, C_out, H*up, W*up]``.
@@ -74,10 +77,14 @@ def modulated_conv2d(
         raise ValueError(f"styles: expected shape [{b}, {in_ch}], got {tuple(styles.shape)}")
     flip_weight = up == 1
     dcoefs = None
+    if not demodulate and out_gain != 1:
+        styles = styles * out_gain
     if demodulate or fused:
         w = weight.unsqueeze(0) * styles.reshape(b, 1, -1, 1, 1)  # [B, O, I, k, k]
         if demodulate:
             dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [B, O]
+            if out_gain != 1:
+                dcoefs = dcoefs * out_gain
     if not fused:
         x = x * styles.to(x.dtype).reshape(b, -1, 1, 1)
         x = conv2d_resample(
@@ -145,9 +152,13 @@ class SynthesisLayer(nn.Module):
         x: torch.Tensor,
         w: torch.Tensor,
         noise_mode: NoiseMode | str = NoiseMode.RANDOM,
-        fused: bool = False,
+        fused: bool | None = None,
         gain: float = 1.0,
     ) -> torch.Tensor:
+        """``fused=None`` uses per-sample weights for a batch of one (cheaper on a CPU); both
+        paths compute the same function."""
+        if not gain > 0:
+            raise ValueError(f"gain: expected a positive number, got {gain!r}")
         mode = _noise_mode(noise_mode)
         in_res = self.resolution // self.up
         if x.ndim != 4 or tuple(x.shape[1:]) != (self.in_channels, in_res, in_res):
@@ -161,24 +172,22 @@ class SynthesisLayer(nn.Module):
             )
         elif self.use_noise and mode is NoiseMode.CONST:
             noise = self.noise_const * self.noise_strength
+        # act(y + b) * g == act(g * y + g * b) for g > 0 (linear, relu and lrelu are positively
+        # homogeneous): fold the output gain into the demodulation and save passes over x.
+        g = self.activation.default_gain * gain
         x = modulated_conv2d(
             x,
             self.weight,
             styles,
-            noise=noise,
+            noise=None if noise is None else noise * g,
             up=self.up,
             padding=self.padding,
             resample_filter=self.resample_filter,
-            fused=fused,
+            fused=(x.shape[0] == 1) if fused is None else fused,
+            out_gain=g,
         )
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        return bias_act(
-            x,
-            self.bias.to(x.dtype),
-            act=self.activation,
-            gain=self.activation.default_gain * gain,
-            clamp=clamp,
-        )
+        return bias_act(x, self.bias.to(x.dtype) * g, act=self.activation, gain=1.0, clamp=clamp)
 
     def extra_repr(self) -> str:
         return (
@@ -212,8 +221,9 @@ class ToRGBLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros([out_channels]))
         self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size**2)
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, fused: bool = False) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, w: torch.Tensor, fused: bool | None = None) -> torch.Tensor:
         styles = self.affine(w) * self.weight_gain
+        fused = (x.shape[0] == 1) if fused is None else fused
         x = modulated_conv2d(
             x, self.weight, styles, padding=self.weight.shape[-1] // 2, demodulate=False, fused=fused
         )

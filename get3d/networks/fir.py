@@ -86,6 +86,13 @@ def upfirdn2d(
         raise ValueError(f"up/down: expected integers >= 1, got up={up}, down={down}")
     b, c, h, w = x.shape
     x0, x1, y0, y1 = _padding4(padding)
+    kh, kw = f.shape
+    if up > 1 and down == 1:
+        # Zero insertion + filtering in one transposed convolution: its output is the zero-inserted
+        # signal padded by k - 1 on both sides, so shift the requested padding accordingly.
+        kernel = (f * gain).to(x.dtype)[None, None].expand(c, 1, kh, kw)
+        x = F.conv_transpose2d(x, kernel, stride=up, groups=c)
+        return F.pad(x, [x0 - kw + 1, x1 + up - kw, y0 - kh + 1, y1 + up - kh])
     if up > 1:
         x = x.reshape(b, c, h, 1, w, 1)
         x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
@@ -146,6 +153,8 @@ def conv2d_resample(
     out_ch, in_per_group, kh, kw = w.shape
     if (up > 1 or down > 1) and f is None:
         raise ValueError("f: a FIR filter is required when up > 1 or down > 1")
+    if up > 1 and (kh > 1 or kw > 1):
+        return _conv_up(x, w, f, up, padding, groups, flip_weight)
     if not flip_weight and (kh > 1 or kw > 1):
         w = w.flip([2, 3])  # from now on: correlation semantics
     if up == 1 and down == 1:
@@ -159,13 +168,23 @@ def conv2d_resample(
             return F.conv2d(x, w, groups=groups)
         x = upfirdn2d(x, f, padding=(p0, p1, p0, p1))
         return F.conv2d(x, w, stride=down, groups=groups)
-    # up > 1: zero insertion + correlation with w == transposed convolution with w flipped.
+    # up > 1 with a 1x1 kernel: convolve first, then upsample.
     p0 = padding + (fw + up - 1) // 2
     p1 = padding + (fw - up) // 2
-    if kh == 1 and kw == 1:
-        x = F.conv2d(x, w, groups=groups)
-        return upfirdn2d(x, f, up=up, padding=(p0, p1, p0, p1), gain=up * up)
-    wt = w.flip([2, 3])
+    x = F.conv2d(x, w, groups=groups)
+    return upfirdn2d(x, f, up=up, padding=(p0, p1, p0, p1), gain=up * up)
+
+
+def _conv_up(
+    x: torch.Tensor, w: torch.Tensor, f: torch.Tensor, up: int, padding: int, groups: int, flip_weight: bool
+) -> torch.Tensor:
+    """Upsampling convolution: zero insertion + correlation with ``w_corr`` equals a transposed
+    convolution with ``w_corr`` flipped, i.e. with ``w`` itself when ``flip_weight`` is False."""
+    out_ch, in_per_group, kh, kw = w.shape
+    fw = f.shape[1]
+    p0 = padding + (fw + up - 1) // 2
+    p1 = padding + (fw - up) // 2
+    wt = w.flip([2, 3]) if flip_weight else w
     wt = wt.reshape(groups, out_ch // groups, in_per_group, kh, kw).transpose(1, 2)
     wt = wt.reshape(groups * in_per_group, out_ch // groups, kh, kw)
     q0 = p0 - (kw - 1)

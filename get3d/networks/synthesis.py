@@ -77,7 +77,7 @@ class SynthesisBlockTexGeo(nn.Module):
         ws_tex: torch.Tensor,
         ws_geo: torch.Tensor,
         noise_mode: NoiseMode | str = NoiseMode.CONST,
-        fused: bool = False,
+        fused: bool | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         geo = ws_geo.unbind(dim=1)
         if self.in_channels == 0:
@@ -148,7 +148,7 @@ class TriplaneSynthesis(nn.Module):
         ws_tex: torch.Tensor,
         ws_geo: torch.Tensor,
         noise_mode: NoiseMode | str = NoiseMode.CONST,
-        fused: bool = False,
+        fused: bool | None = None,
     ) -> torch.Tensor:
         for name, ws, n in (("ws_tex", ws_tex, self.num_ws_tex), ("ws_geo", ws_geo, self.num_ws_geo)):
             if ws.ndim != 3 or ws.shape[1] != n or ws.shape[2] != self.w_dim:

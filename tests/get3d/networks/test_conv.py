@@ -66,10 +66,19 @@ def test_synthesis_layer_matches_reference_and_noise_modes():
     y = modulated_conv2d_ref(
         x, layer.weight, styles, layer.noise_const * 0.3, up=2, padding=1, f=layer.resample_filter
     )
+
+    def want_fn(gain):
+        act = torch.nn.functional.leaky_relu(y + layer.bias.reshape(1, -1, 1, 1), 0.2) * math.sqrt(2) * gain
+        return act.clamp(-0.9 * gain, 0.9 * gain)
+
     want = (torch.nn.functional.leaky_relu(y + layer.bias.reshape(1, -1, 1, 1), 0.2) * math.sqrt(2)).clamp(
         -0.9, 0.9
     )
     torch.testing.assert_close(layer(x, w, noise_mode="const"), want)
+    # a batch of one takes the per-sample-weight path by default; both paths agree
+    torch.testing.assert_close(layer(x[:1], w[:1], noise_mode="const"), want[:1])
+    torch.testing.assert_close(layer(x, w, noise_mode="const", fused=True), want)
+    torch.testing.assert_close(layer(x, w, noise_mode="const", gain=0.5), (want_fn(0.5)))
     # const is deterministic, random is not, none differs from const when the strength is non-zero
     torch.testing.assert_close(layer(x, w, noise_mode="const"), layer(x, w, noise_mode="const"))
     assert not torch.equal(layer(x, w, noise_mode="random"), layer(x, w, noise_mode="random"))
@@ -103,3 +112,16 @@ def test_to_rgb_is_unnormalised_1x1_modulation():
     want = torch.einsum("oc,bc,bchw->bohw", layer.weight[:, :, 0, 0], s, x) + layer.bias.reshape(1, 3, 1, 1)
     torch.testing.assert_close(layer(x, w), want.clamp(-2, 2))
     torch.testing.assert_close(layer(x, w, fused=True), want.clamp(-2, 2))
+
+
+@pytest.mark.parametrize("demodulate", [True, False])
+@pytest.mark.parametrize("fused", [False, True])
+def test_out_gain_scales_the_convolution_not_the_noise(demodulate, fused):
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(2, 3, 4, 4, generator=g, dtype=torch.float64)
+    weight = torch.randn(4, 3, 3, 3, generator=g, dtype=torch.float64)
+    styles = torch.randn(2, 3, generator=g, dtype=torch.float64)
+    noise = torch.randn(4, 4, generator=g, dtype=torch.float64)
+    kw = dict(padding=1, demodulate=demodulate, fused=fused)
+    got = modulated_conv2d(x, weight, styles, noise, out_gain=1.7, **kw)
+    torch.testing.assert_close(got, 1.7 * modulated_conv2d(x, weight, styles, **kw) + noise)

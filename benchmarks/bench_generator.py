@@ -1,0 +1,147 @@
+"""Benchmark GET3D's generator: ws -> triplanes -> SDF on the tet grid -> meshes -> render.
+
+For the official configuration (34.3 M parameters, triplanes 256², BCC grid of 35 cells ≈ GET3D's
+tet_res-90 grid) and the tiny test configuration, batch 1, it times each stage of the forward pass
+and the whole forward+backward (loss = mean image + |sdf| regulariser), and reports the median
+seconds and the peak memory of the measurement (peak resident set size above the baseline of the
+child process on CPU; peak allocated memory on CUDA). Each measurement runs in its own process.
+
+    python benchmarks/bench_generator.py [--config official|tiny|both] [--repeats 3]
+                                         [--image-resolution 256] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import statistics
+import time
+
+import torch
+
+from get3d.networks import Generator, GeneratorConfig
+from get3d.networks.rendering import render_textured
+from render.camera import sample_cameras
+
+STAGES = ("triplanes", "grid sdf", "marching tets", "render + texture")
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _measure(config_name: str, mode: str, repeats: int, image_res: int, device_name: str, queue) -> None:
+    """Child process: ``mode`` 'forward' (per-stage times, no grad) or 'backward' (forward+backward)."""
+    torch.manual_seed(0)
+    device = torch.device(device_name)
+    cfg = GeneratorConfig() if config_name == "official" else GeneratorConfig.tiny()
+    g = Generator(cfg).to(device)
+    grid = g.grid(device)  # built outside the timings
+    z = torch.randn(1, cfg.z_dim, device=device)
+    cams = sample_cameras(1, generator=torch.Generator().manual_seed(0)).to(device)
+    z_tex = torch.randn_like(z)
+    with torch.no_grad():
+        ws = g.map_latents(z, z_tex)
+
+    def forward() -> list[float]:
+        marks = [time.perf_counter()]
+        with torch.no_grad():
+            planes = g.triplanes(ws)
+            _sync(device)
+            marks.append(time.perf_counter())
+            geo = g.grid_geometry(planes, ws)
+            _sync(device)
+            marks.append(time.perf_counter())
+            meshes = g.meshes(geo)
+            _sync(device)
+            marks.append(time.perf_counter())
+            rgb, mask, hard = render_textured(
+                meshes,
+                cams,
+                image_res,
+                lambda pts: g.query_features(planes, ws, pts),
+                lambda feat: g.features_to_rgb(feat, ws),
+                cfg.feat_channels,
+            )
+            _sync(device)
+            marks.append(time.perf_counter())
+        return [b - a for a, b in zip(marks[:-1], marks[1:], strict=True)]
+
+    def backward() -> list[float]:
+        t0 = time.perf_counter()
+        out = g.render(g.map_latents(z, z_tex), cams, image_res)
+        (out.image.mean() + out.geometry.sdf_reg.mean()).backward()
+        g.zero_grad(set_to_none=True)
+        _sync(device)
+        return [time.perf_counter() - t0]
+
+    run = forward if mode == "forward" else backward
+    base = _rss_mb()  # after building the model and grid; the warm-up run counts towards the peak
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    run()  # warm-up
+    rows = [run() for _ in range(repeats)]
+    if device.type == "cuda":
+        peak = torch.cuda.max_memory_allocated(device) / 2**20
+    else:
+        peak = max(_rss_mb() - base, 0.0)
+    medians = [statistics.median(col) for col in zip(*rows, strict=True)]
+    totals = statistics.median(sum(r) for r in rows)
+    queue.put((medians, totals, peak, grid.num_vertices))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", choices=["official", "tiny", "both"], default="both")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--image-resolution", type=int, default=256)
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args()
+    configs = ["official", "tiny"] if args.config == "both" else [args.config]
+    ctx = mp.get_context("spawn")
+    print(
+        f"device {args.device}, batch 1, image {args.image_resolution}², {args.repeats} repeats, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
+    for name in configs:
+        cfg = GeneratorConfig() if name == "official" else GeneratorConfig.tiny()
+        n_params = sum(p.numel() for p in Generator(cfg).parameters())
+        print(
+            f"\n{name}: {n_params:,} parameters, triplanes {cfg.triplane_resolution}², "
+            f"BCC grid {cfg.grid_resolution}"
+        )
+        results = {}
+        for mode in ("forward", "backward"):
+            queue = ctx.Queue()
+            proc = ctx.Process(
+                target=_measure, args=(name, mode, args.repeats, args.image_resolution, args.device, queue)
+            )
+            proc.start()
+            proc.join()
+            if proc.exitcode != 0:
+                print(f"  {mode}: the measurement failed (exit code {proc.exitcode})")
+                continue
+            results[mode] = queue.get()
+            if mode == "forward":
+                stages, total, peak, n_verts = results[mode]
+                print(f"  grid vertices {n_verts:,}")
+                print(f"  {'stage':<22} {'median s':>10} {'share':>7}")
+                for stage, sec in zip(STAGES, stages, strict=True):
+                    print(f"  {stage:<22} {sec:10.3f} {sec / total:7.0%}")
+                print(f"  {'forward (no grad)':<22} {total:10.3f} {'':>7}   peak {peak:7.0f} MB")
+            else:
+                _, total, peak, _ = results[mode]
+                print(f"  {'forward+backward':<22} {total:10.3f} {'':>7}   peak {peak:7.0f} MB")
+        if len(results) == 2:
+            ratio = results["backward"][1] / results["forward"][1]
+            print(f"  forward+backward / forward = {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
