@@ -1,0 +1,154 @@
+"""Write a reconstruction: OBJ with vertex colours and a target-vs-result picture, atomically.
+
+Every file is written to a temporary name in its folder and moved into place with
+``os.replace``, so a reader never sees a half-written file.
+
+* :func:`write_obj`: ``v x y z r g b`` lines (the vertex-colour extension read by Blender,
+  MeshLab, trimesh and Open3D) and 1-based ``f`` lines; outward (counter-clockwise) faces.
+* :func:`comparison_image` / :func:`write_comparison`: a two-row PNG, target views on top and the
+  reconstruction from the same cameras below.
+* :func:`write_result`: both, plus the result rendered from the target cameras.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .fit import ReconstructResult, render_result
+from .views import Views
+
+__all__ = ["ResultFiles", "comparison_image", "write_comparison", "write_obj", "write_result"]
+
+
+@dataclass(frozen=True)
+class ResultFiles:
+    """Paths written by :func:`write_result`."""
+
+    mesh: Path
+    comparison: Path
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_obj(
+    path: str | os.PathLike,
+    vertices: torch.Tensor,
+    faces: torch.Tensor,
+    vertex_colors: torch.Tensor | None = None,
+) -> Path:
+    """Write a triangle mesh as OBJ, with per-vertex RGB when given.
+
+    Args:
+        path: file name ending in ``.obj``.
+        vertices: float [V, 3]; faces: int [F, 3] (0-based; written 1-based).
+        vertex_colors: float [V, 3] in [0, 1], or None.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".obj":
+        raise ValueError(f"path: expected a file name ending in '.obj', got {str(path)!r}")
+    v = vertices.detach().cpu().to(torch.float64).numpy()
+    f = faces.detach().cpu().to(torch.int64).numpy()
+    if v.ndim != 2 or v.shape[1] != 3:
+        raise ValueError(f"vertices: expected shape [V, 3], got {v.shape}")
+    if f.ndim != 2 or f.shape[1] != 3 or (f.size and (f.min() < 0 or f.max() >= len(v))):
+        raise ValueError(f"faces: expected shape [F, 3] with ids in [0, {len(v)}), got {f.shape}")
+    buffer = io.StringIO()
+    buffer.write(f"# {len(v)} vertices, {len(f)} faces, written by get3d.reconstruct\n")
+    if vertex_colors is not None:
+        c = vertex_colors.detach().cpu().to(torch.float64).numpy()
+        if c.shape != v.shape:
+            raise ValueError(f"vertex_colors: expected shape {v.shape} (one RGB per vertex), got {c.shape}")
+        np.savetxt(
+            buffer, np.concatenate([v, np.clip(c, 0.0, 1.0)], axis=1), fmt="v %.6f %.6f %.6f %.4f %.4f %.4f"
+        )
+    else:
+        np.savetxt(buffer, v, fmt="v %.6f %.6f %.6f")
+    np.savetxt(buffer, f + 1, fmt="f %d %d %d")
+    _atomic_write(path, buffer.getvalue().encode("ascii"))
+    return path
+
+
+def _to_uint8(images: torch.Tensor) -> np.ndarray:
+    """[B, 3, H, W] in [-1, 1] -> uint8 [B, H, W, 3]."""
+    x = ((images.detach().cpu().to(torch.float32) + 1.0) * 127.5).round().clamp(0, 255)
+    return x.to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def comparison_image(targets: torch.Tensor, results: torch.Tensor, max_views: int = 8) -> np.ndarray:
+    """Targets (top row) above results (bottom row), up to ``max_views`` columns.
+
+    Args:
+        targets, results: float [B, 3, H, W] in [-1, 1], same shape, row 0 at the top.
+        max_views: columns shown (the first views).
+
+    Returns:
+        uint8 [2H, min(B, max_views) W, 3].
+    """
+    if targets.shape != results.shape or targets.dim() != 4 or targets.shape[1] != 3:
+        raise ValueError(
+            f"targets, results: expected two [B, 3, H, W] tensors of one shape, got "
+            f"{tuple(targets.shape)} and {tuple(results.shape)}"
+        )
+    if isinstance(max_views, bool) or not isinstance(max_views, int) or max_views < 1:
+        raise ValueError(f"max_views: expected a positive int, got {max_views!r}")
+    n = min(targets.shape[0], max_views)
+    top = np.concatenate(list(_to_uint8(targets[:n])), axis=1)
+    bottom = np.concatenate(list(_to_uint8(results[:n])), axis=1)
+    return np.concatenate([top, bottom], axis=0)
+
+
+def write_comparison(
+    path: str | os.PathLike, targets: torch.Tensor, results: torch.Tensor, max_views: int = 8
+) -> Path:
+    """Write :func:`comparison_image` as a PNG (atomically); returns the path."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"path: expected a file name ending in '.png', got {str(path)!r}")
+    buffer = io.BytesIO()
+    Image.fromarray(comparison_image(targets, results, max_views)).save(buffer, format="PNG")
+    _atomic_write(path, buffer.getvalue())
+    return path
+
+
+def write_result(
+    result: ReconstructResult,
+    out_dir: str | os.PathLike,
+    views: Views,
+    *,
+    name: str = "reconstruction",
+    max_views: int = 8,
+) -> ResultFiles:
+    """Write ``<out_dir>/<name>.obj`` (vertex colours) and ``<out_dir>/<name>_views.png``.
+
+    The picture shows the first ``max_views`` of ``views`` above the reconstruction rendered
+    from the same cameras at the same resolution.
+    """
+    if not isinstance(views, Views):
+        raise TypeError(f"views: expected get3d.reconstruct.Views, got {type(views).__name__}")
+    out = Path(out_dir)
+    shown = views.subset(slice(0, max_views))
+    image = render_result(result, shown.cameras, shown.resolution)
+    mesh = write_obj(out / f"{name}.obj", result.vertices, result.faces, result.vertex_colors)
+    picture = write_comparison(out / f"{name}_views.png", shown.images, image.rgb, max_views)
+    return ResultFiles(mesh=mesh, comparison=picture)
