@@ -112,13 +112,14 @@ class TorchRasterContext:
     """Context of the pure-PyTorch rasterizer; works on tensors of any device.
 
     Attributes:
-        tile_size: largest side (pixels) of the dense stamps triangle boxes are cut into.
-        max_fragments: candidate fragments evaluated per chunk; bounds temporary memory
-            (about 60 bytes per candidate) independently of image and mesh size.
+        tile_size: largest side (pixels) of the tiles that triangles' screen boxes are cut into.
+        max_fragments: most candidate fragments expanded per chunk; bounds the temporary memory
+            of the visibility pass (about 70 bytes per fragment) independently of image and mesh
+            size. Outputs take O(B H W) on top.
     """
 
     tile_size: int = 32
-    max_fragments: int = 1 << 22
+    max_fragments: int = 1 << 21
     backend: Backend = field(default=Backend.TORCH, init=False)
 
     def __post_init__(self) -> None:

@@ -42,9 +42,9 @@ def interpolate_torch(
     n_pix = batch * height * width
     n_tri = tri.shape[0]
     flat = rast.reshape(n_pix, 4)
-    tid = flat[:, 3].detach().to(torch.int64) - 1
-    pix = torch.nonzero(tid >= 0).squeeze(1)
-    row = tid.index_select(0, pix)
+    ids = flat[:, 3].detach()
+    pix = torch.nonzero(ids > 0).squeeze(1)
+    row = ids.index_select(0, pix).to(torch.int64) - 1
     # per-triangle corner attributes [T (or B T), 3, C], then one row gather per covered pixel
     corners = tri.to(torch.int64).reshape(-1)
     if attr.dim() == 3:
