@@ -133,7 +133,7 @@ def main() -> None:
                 print(f"  grid vertices {n_verts:,}")
                 print(f"  {'stage':<22} {'median s':>10} {'share':>7}")
                 for stage, sec in zip(STAGES, stages, strict=True):
-                    print(f"  {stage:<22} {sec:10.3f} {sec / total:7.0%}")
+                    print(f"  {stage:<22} {sec:10.3f} {sec / sum(stages):7.0%}")
                 print(f"  {'forward (no grad)':<22} {total:10.3f} {'':>7}   peak {peak:7.0f} MB")
             else:
                 _, total, peak, _ = results[mode]
