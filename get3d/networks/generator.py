@@ -265,20 +265,36 @@ class Generator(nn.Module):
         backend: str = "auto",
         ctx: object | None = None,
     ) -> GeneratorOutput:
-        """Extract the meshes of ``geometry`` and render sample ``b`` from camera ``b``."""
+        """Extract the meshes of ``geometry`` and render them.
+
+        ``cameras`` holds ``n_views * B`` cameras, sample-major: sample ``b`` is seen from cameras
+        ``b * n_views ... (b + 1) * n_views - 1`` (GET3D trains with ``n_views = 1``). The images
+        follow the cameras' order.
+        """
         self._check_latents(ws)
         if not isinstance(cameras, Cameras):
             raise TypeError(f"cameras: expected render.camera.Cameras, got {type(cameras).__name__}")
+        batch = ws.geo.shape[0]
+        if cameras.batch_size % batch != 0 or cameras.batch_size == 0:
+            raise ValueError(
+                f"cameras: expected a positive multiple of the batch size {batch} (n_views per sample, "
+                f"sample-major), got {cameras.batch_size}"
+            )
+        n_views = cameras.batch_size // batch
         res = self.config.image_resolution if resolution is None else resolution
         meshes = self.meshes(geometry)
         heads = self.synthesis.generator
-        ws_tex_mlp = ws.tex[:, heads.num_ws_tex_backbone :]
+        tex_planes, tex_ws = planes.texture, ws.tex
+        if n_views > 1:
+            tex_planes = tex_planes.repeat_interleave(n_views, dim=0)
+            tex_ws = tex_ws.repeat_interleave(n_views, dim=0)
+        ws_tex_mlp = tex_ws[:, heads.num_ws_tex_backbone :]
         rgb, mask, hard = render_textured(
-            meshes,
+            [meshes[i // n_views] for i in range(batch * n_views)],
             cameras,
             res,
-            lambda pts: heads.texture_feature(planes.texture, pts, ws_tex_mlp, self.box_min, self.box_size),
-            lambda feat: self.features_to_rgb(feat, ws),
+            lambda pts: heads.texture_feature(tex_planes, pts, ws_tex_mlp, self.box_min, self.box_size),
+            lambda feat: self.synthesis.to_rgb(feat, tex_ws[:, -1]),
             self.config.feat_channels,
             backend=backend,
             ctx=ctx,
@@ -301,7 +317,8 @@ class Generator(nn.Module):
 
         Args:
             ws: latents of ``B`` samples (:meth:`map_latents`).
-            cameras: ``B`` cameras (``render.camera``); sample ``b`` is seen from camera ``b``.
+            cameras: ``n_views * B`` cameras (``render.camera``), sample-major (see
+                :meth:`render_geometry`).
             resolution: image side (default ``config.image_resolution``).
             backend, ctx: rasterizer backend / context (see ``render``).
         """

@@ -30,14 +30,14 @@ class GeneratorOutput:
     """A rendered batch.
 
     Attributes:
-        image: float ``[B, 4, H, W]`` = RGB in about [-1, 1] and the antialiased mask in [0, 1],
+        image: float ``[B * n_views, 4, H, W]`` = RGB in about [-1, 1] and the antialiased mask in [0, 1],
             row 0 at the top (what the discriminator sees).
         rgb: float ``[B, 3, H, W]`` (= ``image[:, :3]``).
         mask: float ``[B, 1, H, W]`` antialiased silhouette (= ``image[:, 3:]``); differentiable
             w.r.t. the mesh vertices.
         hard_mask: float ``[B, 1, H, W]`` in {0, 1}; no gradient.
         geometry: the grid geometry the meshes came from (carries ``sdf_reg``).
-        meshes: the ``B`` extracted meshes.
+        meshes: the ``B`` extracted meshes (one per sample, not per view).
     """
 
     image: torch.Tensor

@@ -100,3 +100,17 @@ def test_full_forward_backward_reaches_all_networks(setup):
     g.zero_grad(set_to_none=True)
     with pytest.raises(ValueError, match="cameras"):
         g.render(g.map_latents(torch.randn(2, CFG.z_dim), torch.randn(2, CFG.z_dim)), cams[:1])
+
+
+def test_multiple_views_per_sample(setup):
+    g, ws, _ = setup
+    cams = sample_cameras(4, generator=torch.Generator().manual_seed(9))  # 2 samples x 2 views
+    out = g.render(ws, cams)
+    assert out.image.shape[0] == 4 and len(out.meshes) == 2
+    for view in range(4):
+        b = view // 2
+        one = type(ws)(geo=ws.geo[b : b + 1], tex=ws.tex[b : b + 1])
+        single = g.render(one, cams[view : view + 1])
+        torch.testing.assert_close(out.image[view : view + 1], single.image, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="multiple of the batch size"):
+        g.render(ws, cams[:3])
