@@ -28,6 +28,7 @@ import hashlib
 import io
 import os
 import pickletools
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -426,6 +427,15 @@ def _from_state_dict(state: object, path: Path, digest: str) -> StateDictIncepti
     return StateDictInception(network, f"{variant.value}:{digest[:16]}")
 
 
+def _jit_load(source: str | io.BytesIO, device: torch.device | str) -> torch.jit.ScriptModule:
+    # TorchScript is deprecated in recent torch but is the only format NVIDIA's detector ships in
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r".*torch\.jit\.load.* is deprecated", category=DeprecationWarning
+        )
+        return torch.jit.load(source, map_location=device)
+
+
 def load_inception(
     path: str | os.PathLike | None = None, device: torch.device | str = "cpu"
 ) -> FeatureExtractor:
@@ -444,16 +454,19 @@ def load_inception(
     if not file.is_file():
         raise InceptionWeightsMissing(file, given)
     digest = _sha256(file)
-    if zipfile.is_zipfile(file):
+    with file.open("rb") as f:
+        starts_as_zip = f.read(4) == b"PK\x03\x04"
+    # (zipfile.is_zipfile alone also accepts a pickle that merely embeds an archive near its end)
+    if starts_as_zip and zipfile.is_zipfile(file):
         if _is_torchscript_zip(file):
-            module = torch.jit.load(str(file), map_location=device)
+            module = _jit_load(str(file), device)
             return TorchScriptInception(module, f"torchscript:{digest[:16]}")
         state = torch.load(file, map_location=device, weights_only=True)
         return _from_state_dict(state, file, digest).to(device)
     data = file.read_bytes()
     archive = _embedded_torchscript(data)
     if archive is not None:
-        module = torch.jit.load(io.BytesIO(archive), map_location=device)
+        module = _jit_load(io.BytesIO(archive), device)
         return TorchScriptInception(module, f"torchscript:{digest[:16]}")
     try:
         state = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
