@@ -111,7 +111,9 @@ def postprocess_geometry(
     the centre vertex is set to ``1 - min(sdf)`` and the boundary vertices to ``-1 - max(sdf)``
     (min/max over the whole batch), and their SDF and deformation are detached. The regulariser
     ``mean_n |sdf_n|`` (taken before the replacement, so it keeps its gradient) is returned for
-    empty samples and 0 for the others.
+    empty samples and 0 for the others. (The official code finds the replaced entries with
+    ``new_sdf != 0``, which would skip a vertex whose new value is exactly 0; explicit indices
+    are used here.)
 
     Args:
         sdf: float ``[B, N]`` raw SDF on the grid (positive inside).

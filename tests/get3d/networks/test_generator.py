@@ -207,3 +207,10 @@ def test_float64_grid_is_used_in_the_parameters_dtype():
     ws = g.map_latents(torch.randn(1, CFG.z_dim), torch.randn(1, CFG.z_dim))
     geo = g.grid_geometry(g.triplanes(ws), ws)
     assert all(m.vertices.dtype == torch.float32 for m in g.meshes(geo))
+
+
+def test_grid_is_not_part_of_the_state(gen):
+    keys = list(gen.state_dict())
+    gen.grid()
+    assert list(gen.state_dict()) == keys
+    assert not any("grid" in k or "tets" in k for k in keys)
