@@ -70,7 +70,6 @@ def conv2d_resample_ref(x, w, f, up=1, down=1, padding=0, flip_weight=True):
     Upsample (zero insertion + FIR, gain up^2) with the filter's extra padding, convolve
     (correlation if flip_weight else true convolution), then FIR + decimate.
     """
-    kw = w.shape[-1]
     if not flip_weight:
         w = w.flip([2, 3])
     outs = []
@@ -91,7 +90,6 @@ def conv2d_resample_ref(x, w, f, up=1, down=1, padding=0, flip_weight=True):
         if down > 1:
             y = upfirdn2d_ref(y, f, down=down)
         outs.append(y)
-    del kw
     return torch.stack(outs)
 
 
