@@ -11,7 +11,7 @@ for the losses::
     write_result(result, "out/", views)                            # OBJ + comparison picture
 """
 
-from .config import ColorMode, ReconstructConfig, Shading
+from .config import ColorMode, Init, ReconstructConfig, Shading
 from .fit import (
     ReconstructResult,
     StageSummary,
@@ -21,6 +21,8 @@ from .fit import (
     render_result,
     render_surface,
 )
+from .init import sphere_sdf, visual_hull_sdf
+from .io import ResultFiles, comparison_image, write_comparison, write_obj, write_result
 from .losses import empty_surface_loss, laplacian_smoothness, rgb_loss, silhouette_loss
 from .metrics import ChamferResult, chamfer_distance, mesh_chamfer, sample_surface, silhouette_iou
 from .model import ColorMLP, GridColors, TetField, surface_attributes
@@ -32,9 +34,11 @@ __all__ = [
     "ColorMLP",
     "ColorMode",
     "GridColors",
+    "Init",
     "PointLocation",
     "ReconstructConfig",
     "ReconstructResult",
+    "ResultFiles",
     "Shading",
     "StageSummary",
     "StepLosses",
@@ -42,6 +46,7 @@ __all__ = [
     "TetField",
     "Views",
     "chamfer_distance",
+    "comparison_image",
     "empty_surface_loss",
     "interpolate_field",
     "laplacian_smoothness",
@@ -56,7 +61,12 @@ __all__ = [
     "sample_surface",
     "silhouette_iou",
     "silhouette_loss",
+    "sphere_sdf",
     "surface_attributes",
     "upsample_field",
     "views_from_mesh",
+    "visual_hull_sdf",
+    "write_comparison",
+    "write_obj",
+    "write_result",
 ]

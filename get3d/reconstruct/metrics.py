@@ -1,8 +1,8 @@
 """Geometry and silhouette metrics of a reconstruction, pure PyTorch.
 
 * :func:`sample_surface`: area-weighted uniform points on a triangle mesh (seeded).
-* :func:`chamfer_distance`: symmetric Chamfer distance between point sets, computed in chunks so
-  memory stays ``O(chunk x P)``.
+* :func:`chamfer_distance`: symmetric Chamfer distance between point sets (squared and plain),
+  on :func:`get3d.metrics.sided_distance`'s chunked nearest-neighbour search.
 * :func:`mesh_chamfer`: both meshes normalised by the **ground truth's** box (longest side 1,
   centred), so scale and placement errors count (``separate=True`` normalises each mesh by its
   own box instead, as shape-generation metrics do).
@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+
+from get3d.metrics import sided_distance
 
 __all__ = ["ChamferResult", "chamfer_distance", "mesh_chamfer", "sample_surface", "silhouette_iou"]
 
@@ -43,26 +45,17 @@ def _check_points(name: str, points: object) -> torch.Tensor:
     return points
 
 
-def _nearest_squared(a: torch.Tensor, b: torch.Tensor, chunk: int) -> torch.Tensor:
-    """min_j |a_i - b_j|^2 for every row of a, [P_a], chunked over a."""
-    out = []
-    for part in a.split(chunk):
-        d = torch.cdist(part, b)  # float64: the matrix-product form is accurate to ~1e-15
-        out.append(d.min(dim=1).values.square())
-    return torch.cat(out)
+def chamfer_distance(a: torch.Tensor, b: torch.Tensor, *, chunk_elements: int = 1 << 22) -> ChamferResult:
+    """Symmetric Chamfer distance between points ``a`` [P, 3] and ``b`` [Q, 3], in float64.
 
-
-def chamfer_distance(a: torch.Tensor, b: torch.Tensor, *, chunk: int = 2048) -> ChamferResult:
-    """Symmetric Chamfer distance between points ``a`` [P, 3] and ``b`` [Q, 3] (exact, chunked).
-
-    Distances are computed in float64 (``torch.cdist``), so the matrix-product shortcut it uses
-    loses nothing that matters (about 1e-15 relative); memory is ``chunk x max(P, Q)`` at a time.
+    The nearest neighbours come from :func:`get3d.metrics.sided_distance` (chunked: at most about
+    ``chunk_elements`` pairwise distances exist at once); the distances are recomputed exactly
+    from the chosen pairs.
     """
     a = _check_points("a", a).detach().to(torch.float64)
     b = _check_points("b", b).detach().to(a.device, torch.float64)
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk: expected a positive int, got {chunk!r}")
-    ab, ba = _nearest_squared(a, b, chunk), _nearest_squared(b, a, chunk)
+    ab, _ = sided_distance(a[None], b[None], chunk_elements=chunk_elements)
+    ba, _ = sided_distance(b[None], a[None], chunk_elements=chunk_elements)
     a_to_b, b_to_a = float(ab.sqrt().mean()), float(ba.sqrt().mean())
     return ChamferResult(float(ab.mean() + ba.mean()), (a_to_b + b_to_a) / 2, a_to_b, b_to_a)
 
