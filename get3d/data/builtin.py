@@ -63,7 +63,7 @@ class ProceduralDatasetConfig:
     """
 
     categories: tuple[str, ...] = ("chair", "table", "car")
-    shapes_per_category: int = 48
+    shapes_per_category: int = 96
     seed: int = 0
     views: int = 24
     resolution: int = 128

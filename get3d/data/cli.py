@@ -4,7 +4,7 @@
 
     python -m get3d.data validate   --data ROOT/img/SYNSET [--camera-path ROOT/camera] [--split FILE]
     python -m get3d.data prepare    MESH_DIR --out ROOT --synset NAME [--views 24 --resolution 256 ...]
-    python -m get3d.data procedural --out ROOT [--categories chair car --count 48 ...]
+    python -m get3d.data procedural --out ROOT [--categories chair car --count 96 ...]
     python -m get3d.data split      --root ROOT --synset NAME [--fractions 0.7 0.1 0.2]
     python -m get3d.data preview    --data ROOT/img/SYNSET --out sheet.png
 
