@@ -19,6 +19,10 @@ Frames and conventions (see docs/conventions.md and get3d_spec.md §5, §8):
 
 Every function follows the device and dtype of its tensor inputs; factories without tensor inputs
 take ``device``/``dtype`` (default CPU float32).
+
+This module is longer than the house limit of about 500 lines on purpose: every camera convention
+(projection, look-at, angles, distributions, the transforms.json and Blender frames) lives in one
+place, so that a convention cannot drift between two modules.
 """
 
 from __future__ import annotations
