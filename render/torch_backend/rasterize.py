@@ -136,6 +136,7 @@ class _RasterShade(torch.autograd.Function):
         rast = pos.new_zeros(n_pix, 4).index_copy_(0, pix, vals[:4].t())
         rast_db = pos.new_zeros(n_pix, 4).index_copy_(0, pix, vals[4:].t())
         ctx.save_for_backward(pos, pix, entry, vidx_all)
+        ctx.set_materialize_grads(False)
         ctx.shape, ctx.grad_db = shape, grad_db
         return rast.view(*shape, 4), rast_db.view(*shape, 4)
 
@@ -145,30 +146,62 @@ class _RasterShade(torch.autograd.Function):
         if not ctx.needs_input_grad[0]:
             return None, None, None, None, None, None, None
         _, height, width = ctx.shape
-        gu = g_rast.reshape(-1, 4).index_select(0, pix)[:, :2] if g_rast is not None else None
-        gd = g_db.reshape(-1, 4).index_select(0, pix) if (g_db is not None and ctx.grad_db) else None
         grad_flat = pos.new_zeros(pos.numel() // 4, 4)
-        if gu is not None or gd is not None:
-            vidx = vidx_all.index_select(0, entry)
-            rem = pix % (height * width)
-            py = rem // width
-            px = rem - py * width
-            fx = (2.0 * px.to(pos.dtype) + 1.0) / width - 1.0
-            fy = (2.0 * py.to(pos.dtype) + 1.0) / height - 1.0
+        if g_db is not None and not ctx.grad_db:
+            g_db = None
+        if (g_rast is None and g_db is None) or not pix.numel():
+            return grad_flat.view_as(pos), None, None, None, None, None, None
+        vidx = vidx_all.index_select(0, entry)  # [n, 3]
+        pixf = pix.to(torch.float64)
+        rem = pixf - torch.floor(pixf / (height * width)) * (height * width)
+        py = torch.floor(rem / width)
+        fx = ((2.0 * (rem - py * width) + 1.0) / width - 1.0).to(pos.dtype)
+        fy = ((2.0 * py + 1.0) / height - 1.0).to(pos.dtype)
+        verts = pos.detach().reshape(-1, 4).index_select(0, vidx.reshape(-1)).view(-1, 3, 4)
+        parts = []
+        if g_rast is not None:
+            gu = g_rast.reshape(-1, 4).index_select(0, pix)
+            parts.append(_bary_grad(verts, fx, fy, gu[:, 0], gu[:, 1]))
+        if g_db is not None:
+            gd = g_db.reshape(-1, 4).index_select(0, pix)
             with torch.enable_grad():
-                verts = pos.detach().reshape(-1, 4).index_select(0, vidx.reshape(-1)).view(-1, 3, 4)
-                verts.requires_grad_(True)
-                b0, b1, db = _shade(verts, fx, fy, 2.0 / width, 2.0 / height)
-                total = verts.new_zeros(())
-                if gu is not None:
-                    total = total + (b0 * gu[:, 0]).sum() + (b1 * gu[:, 1]).sum()
-                if gd is not None:
-                    total = total + (db * gd).sum()
-                (gv,) = torch.autograd.grad(total, verts)
-            gv = gv.clone()
-            gv[..., 2] = 0.0  # nvdiffrast: no gradient to z
-            grad_flat.index_add_(0, vidx.reshape(-1), gv.reshape(-1, 4))
+                v = verts.clone().requires_grad_(True)
+                _, _, db = _shade(v, fx, fy, 2.0 / width, 2.0 / height)
+                (gv,) = torch.autograd.grad((db * gd).sum(), v)
+            parts.append(gv)
+        gv = parts[0] if len(parts) == 1 else parts[0] + parts[1]
+        gv[..., 2] = 0.0  # nvdiffrast: no gradient to z
+        grad_flat.index_add_(0, vidx.reshape(-1), gv.reshape(-1, 4))
         return grad_flat.view_as(pos), None, None, None, None, None, None
+
+
+def _bary_grad(verts: torch.Tensor, fx: torch.Tensor, fy: torch.Tensor, gu: torch.Tensor, gv: torch.Tensor):
+    """nvdiffrast's closed-form gradient of (b0, b1) = (a0, a1) / (sum a + copysign(1e-6, sum a)).
+
+    Returns [n, 3, 4] gradients to the clip-space vertices (the z column is left 0).
+    """
+    x, y, _, w = verts.unbind(-1)
+    px = x - fx[:, None] * w
+    py = y - fy[:, None] * w
+    p0x, p1x, p2x = px.unbind(1)
+    p0y, p1y, p2y = py.unbind(1)
+    a0 = p1x * p2y - p1y * p2x
+    a1 = p2x * p0y - p2y * p0x
+    a2 = p0x * p1y - p0y * p1x
+    at = a0 + a1 + a2
+    iw = 1.0 / (at + torch.where(at < 0, -_GRAD_EPS, _GRAD_EPS))
+    gb0 = gu * iw
+    gb1 = gv * iw
+    gbb = gb0 * (a0 * iw) + gb1 * (a1 * iw)
+    out = torch.zeros_like(verts)
+    out[:, 0, 0] = gbb * (p2y - p1y) - gb1 * p2y
+    out[:, 1, 0] = gbb * (p0y - p2y) + gb0 * p2y
+    out[:, 2, 0] = gbb * (p1y - p0y) - gb0 * p1y + gb1 * p0y
+    out[:, 0, 1] = gbb * (p1x - p2x) + gb1 * p2x
+    out[:, 1, 1] = gbb * (p2x - p0x) - gb0 * p2x
+    out[:, 2, 1] = gbb * (p0x - p1x) + gb0 * p1x - gb1 * p0x
+    out[..., 3] = -fx[:, None] * out[..., 0] - fy[:, None] * out[..., 1]
+    return out
 
 
 def rasterize_torch(

@@ -49,56 +49,52 @@ def _setup(v: torch.Tensor, height: int, width: int):
         box: [4, N] int64 (x0, y0, x1, y1), inclusive and inside the image; x0 > x1 when empty.
         simple: [N] bool, all three vertices inside the near/far slab (so every covered point is).
     """
-    x, y, z, w = v[0:3], v[3:6], v[6:9], v[9:12]  # each [3, N]
-    # screen box: the projected vertices when all lie inside the near/far slab, else clipped
-    simple = ((z.abs() <= w) & (w > 0)).all(0)
-    wsafe = torch.where(w > 0, w, 1.0)
-    px = (x / wsafe + 1.0) * (0.5 * width) - 0.5
-    py = (y / wsafe + 1.0) * (0.5 * height) - 0.5
-    xmin, xmax = px.amin(0), px.amax(0)
-    ymin, ymax = py.amin(0), py.amax(0)
+    n = v.shape[1]
+    dev, dt = v.device, v.dtype
+    xy = v[0:6].view(2, 3, n)
+    z, w = v[6:9], v[9:12]
+    front = w > 0
+    simple = ((z.abs() <= w) & front).all(0)
+    # screen box (pixel-index units): the projected vertices when all lie inside the near/far
+    # slab, else the polygon clipped against both planes. Triangles outside an x/y frustum
+    # plane get an empty box once it is clipped to the image; no separate culling is needed.
+    half = torch.tensor([0.5 * width, 0.5 * height], device=dev, dtype=dt).view(2, 1, 1)
+    proj = (xy / torch.where(front, w, 1.0)).mul_(half).add_(half - 0.5)  # [2, 3, N]
+    lo, hi = proj.amin(1), proj.amax(1)  # [2, N]
     hard = torch.nonzero(~simple).squeeze(1)
     if hard.numel():
-        hb = _clipped_box(v.index_select(1, hard), height, width)
-        xmin, ymin, xmax, ymax = (
-            t.index_put((hard,), b) for t, b in zip((xmin, ymin, xmax, ymax), hb, strict=True)
-        )
+        xmin, ymin, xmax, ymax = _clipped_box(v.index_select(1, hard), height, width)
+        lo[:, hard] = torch.stack([xmin, ymin])
+        hi[:, hard] = torch.stack([xmax, ymax])
     lim = float(max(width, height) + 4)
-    x0 = torch.ceil((xmin - _BBOX_MARGIN).clamp(-lim, lim)).clamp(min=0)
-    x1 = torch.floor((xmax + _BBOX_MARGIN).clamp(-lim, lim)).clamp(max=width - 1)
-    y0 = torch.ceil((ymin - _BBOX_MARGIN).clamp(-lim, lim)).clamp(min=0)
-    y1 = torch.floor((ymax + _BBOX_MARGIN).clamp(-lim, lim)).clamp(max=height - 1)
+    size = torch.tensor([width - 1.0, height - 1.0], device=dev, dtype=dt).view(2, 1)
+    c0 = torch.ceil(lo.sub_(_BBOX_MARGIN).clamp_(-lim, lim)).clamp_(min=0.0)  # [2, N] box corner
+    c1 = torch.minimum(torch.floor(hi.add_(_BBOX_MARGIN).clamp_(-lim, lim)), size)
 
-    # edge functions expanded about the centre of the corner pixel (x0, y0)
-    cx = (2.0 * x0 + 1.0) / width - 1.0
-    cy = (2.0 * y0 + 1.0) / height - 1.0
-    qx = x - cx * w  # [3, N]
-    qy = y - cy * w
-    j, k = [1, 2, 0], [2, 0, 1]
-    qxj, qyj, wj = qx[j], qy[j], w[j]
-    qxk, qyk, wk = qx[k], qy[k], w[k]
-    a = qxj * qyk - qyj * qxk
-    ax = (qyj * wk - wj * qyk) * (2.0 / width)
-    ay = (wj * qxk - qxj * wk) * (2.0 / height)
-    det = (w * a).sum(0)
-    ok = (det != 0) & torch.isfinite(det)
-    inv = torch.where(ok, 1.0 / torch.where(ok, det, 1.0), 0.0)
-    coef = torch.empty(12, v.shape[1], dtype=v.dtype, device=v.device)
-    torch.mul(a, inv, out=coef[0:3])
-    torch.mul(ax, inv, out=coef[4:7])
-    torch.mul(ay, inv, out=coef[8:11])
-    torch.sum(z * coef[0:3], 0, out=coef[3])
-    torch.sum(z * coef[4:7], 0, out=coef[7])
-    torch.sum(z * coef[8:11], 0, out=coef[11])
-
-    culled = (
-        ((x > w).all(0) | (x < -w).all(0))
-        | ((y > w).all(0) | (y < -w).all(0))
-        | ((z > w).all(0) | (z < -w).all(0))
-    )
-    valid = ok & ~culled & torch.isfinite(coef).all(0)
-    x1 = torch.where(valid, x1, x0 - 1)
-    box = torch.stack([x0, y0, x1, y1]).to(torch.int64)
+    # edge functions a_i = p_j' x p_k' (p' = (x - fx w, y - fy w)) at the centre of the corner
+    # pixel, and their derivatives per pixel step, normalised by det = sum_i w_i a_i
+    ndc = (c0 * 2.0 + 1.0).div_(size + 1.0).sub_(1.0)  # [2, N]
+    q = xy - ndc.unsqueeze(1) * w  # [2, 3, N]
+    qx, qy = q[0], q[1]
+    coef = torch.empty(12, n, dtype=dt, device=dev)
+    for i, (j, k) in enumerate(((1, 2), (2, 0), (0, 1))):
+        torch.mul(qx[j], qy[k], out=coef[i]).addcmul_(qy[j], qx[k], value=-1.0)
+        torch.mul(qy[j], w[k], out=coef[4 + i]).addcmul_(w[j], qy[k], value=-1.0)
+        torch.mul(w[j], qx[k], out=coef[8 + i]).addcmul_(qx[j], w[k], value=-1.0)
+    det = (w * coef[0:3]).sum(0)
+    # degenerate (zero area up to rounding, relative to the triangle's extent) triangles draw
+    # nothing, as nvdiffrast drops triangles whose snapped area is 0
+    extent = q.abs().sum((0, 1))
+    eps = 1e-6 if dt != torch.float64 else 1e-13
+    ok = (det.abs() > eps * extent * extent * w.abs().amax(0)) & torch.isfinite(det)
+    inv = torch.where(ok, torch.where(ok, det, 1.0).reciprocal(), 0.0)
+    coef[0:3] *= inv
+    coef[4:7] *= inv * (2.0 / width)
+    coef[8:11] *= inv * (2.0 / height)
+    for r in (3, 7, 11):  # z/w = sum_i z_i a_i / det
+        torch.mul(z[0], coef[r - 3], out=coef[r]).addcmul_(z[1], coef[r - 2]).addcmul_(z[2], coef[r - 1])
+    box = torch.cat([c0, c1]).to(torch.int64)  # (x0, y0, x1, y1)
+    box[2] = torch.where(ok, box[2], box[0] - 1)
     return coef, box, simple
 
 
@@ -239,7 +235,8 @@ def _spans(keys, idx, owner, kh, pc, tw, th, base, hard, width):
     if bool(hard.index_select(0, idx).any()):
         planes += [(1.0 - cf[3], -cf[7], -cf[11]), (1.0 + cf[3], cf[7], cf[11])]
     for c0, gx, gy in planes:
-        gx = torch.where(gx == 0, 1e-30, gx)  # a row-constant plane: all (c >= 0) or nothing
+        # a (nearly) row-constant plane keeps the whole row when c >= 0 and nothing otherwise
+        gx = torch.where(gx.abs() < 1e-20, 1e-20, gx)
         bound = torch.addcmul(c0, gy, sy).mul_(-1.0 / gx)  # [n, kh]: where the plane crosses the row
         rising = gx > 0
         torch.maximum(lo, torch.where(rising, bound, -math.inf), out=lo)

@@ -124,6 +124,8 @@ def test_instanced_equals_range_mode():
     part, _ = render.rasterize(CTX, pos_r, tri_r, (20, 12), ranges=torch.tensor([[0, 0], [5, 2]]))
     assert (part[0] == 0).all()
     assert set(part[1, ..., 3].unique().tolist()) <= {0.0, 6.0, 7.0}
+    none, none_db = render.rasterize(CTX, pos_r, tri_r, (20, 12), ranges=torch.tensor([[0, 0], [3, 0]]))
+    assert none.shape == (2, 20, 12, 4) and (none == 0).all() and (none_db == 0).all()
 
 
 @pytest.mark.parametrize("case", ["near", "far", "behind"])
