@@ -187,8 +187,10 @@ def worker_gl(mesh: str, res: int, repeats: int) -> dict:
     return out
 
 
-def _run(args: list[str]) -> dict | str:
+def _run(args: list[str], threads: int | None = None) -> dict | str:
     env = dict(os.environ)
+    if threads:  # the same number of threads for torch (intra-op) and llvmpipe
+        env["OMP_NUM_THREADS"] = env["LP_NUM_THREADS"] = str(threads)
     env.setdefault("PYTHONPATH", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     proc = subprocess.run(
         [sys.executable, os.path.abspath(__file__), "--worker", *args],
@@ -210,6 +212,9 @@ def main() -> None:
     parser.add_argument("--meshes", nargs="+", default=list(MESHES), choices=list(MESHES))
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--no-backward", action="store_true", help="skip the forward+backward runs")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads for torch and llvmpipe (default: all)"
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -221,7 +226,11 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    print(f"bench_raster: {os.cpu_count()} CPUs visible, median of {args.repeats} runs, peak = extra RSS")
+    threads = args.threads or "default"
+    print(
+        f"bench_raster: {os.cpu_count()} CPUs, threads {threads}, median of {args.repeats} runs, "
+        "peak = extra RSS"
+    )
     header = (
         f"{'mesh':>5} {'res':>5} | {'torch fwd':>10} {'peak':>7} | {'llvmpipe':>10} {'peak':>7} | "
         f"{'fwd/gl':>6} | {'fwd+bwd':>10} {'peak':>7}"
@@ -231,12 +240,12 @@ def main() -> None:
     gl_note = None
     for mesh in args.meshes:
         for res in args.sizes:
-            fwd = _run(["torch", mesh, str(res), "fwd", "--repeats", str(args.repeats)])
-            gl = _run(["gl", mesh, str(res), "--repeats", str(args.repeats)])
+            fwd = _run(["torch", mesh, str(res), "fwd", "--repeats", str(args.repeats)], args.threads)
+            gl = _run(["gl", mesh, str(res), "--repeats", str(args.repeats)], args.threads)
             bwd = (
                 None
                 if args.no_backward
-                else _run(["torch", mesh, str(res), "bwd", "--repeats", str(args.repeats)])
+                else _run(["torch", mesh, str(res), "bwd", "--repeats", str(args.repeats)], args.threads)
             )
             if isinstance(fwd, str):
                 raise SystemExit(f"torch forward failed: {fwd}")

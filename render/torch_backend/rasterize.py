@@ -151,56 +151,62 @@ class _RasterShade(torch.autograd.Function):
             g_db = None
         if (g_rast is None and g_db is None) or not pix.numel():
             return grad_flat.view_as(pos), None, None, None, None, None, None
-        vidx = vidx_all.index_select(0, entry)  # [n, 3]
         pixf = pix.to(torch.float64)
         rem = pixf - torch.floor(pixf / (height * width)) * (height * width)
         py = torch.floor(rem / width)
         fx = ((2.0 * (rem - py * width) + 1.0) / width - 1.0).to(pos.dtype)
         fy = ((2.0 * py + 1.0) / height - 1.0).to(pos.dtype)
-        verts = pos.detach().reshape(-1, 4).index_select(0, vidx.reshape(-1)).view(-1, 3, 4)
-        parts = []
+        n_entry = vidx_all.shape[0]
+        acc = pos.new_zeros(12, n_entry)  # per (item, triangle): d/d(x0 x1 x2 y0 y1 y2 z0 z1 z2 w0 w1 w2)
         if g_rast is not None:
-            gu = g_rast.reshape(-1, 4).index_select(0, pix)
-            parts.append(_bary_grad(verts, fx, fy, gu[:, 0], gu[:, 1]))
+            pos_t = pos.detach().reshape(-1, 4).t().contiguous()
+            v12 = pos_t.index_select(1, vidx_all.t().reshape(-1)).view(12, n_entry)
+            gu = g_rast.reshape(-1, 4).index_select(0, pix).t()
+            acc.index_add_(1, entry, _bary_grad(v12.index_select(1, entry), fx, fy, gu[0], gu[1]))
         if g_db is not None:
+            vidx = vidx_all.index_select(0, entry)
             gd = g_db.reshape(-1, 4).index_select(0, pix)
             with torch.enable_grad():
-                v = verts.clone().requires_grad_(True)
-                _, _, db = _shade(v, fx, fy, 2.0 / width, 2.0 / height)
-                (gv,) = torch.autograd.grad((db * gd).sum(), v)
-            parts.append(gv)
-        gv = parts[0] if len(parts) == 1 else parts[0] + parts[1]
-        gv[..., 2] = 0.0  # nvdiffrast: no gradient to z
-        grad_flat.index_add_(0, vidx.reshape(-1), gv.reshape(-1, 4))
+                verts = pos.detach().reshape(-1, 4).index_select(0, vidx.reshape(-1)).view(-1, 3, 4)
+                verts.requires_grad_(True)
+                _, _, db = _shade(verts, fx, fy, 2.0 / width, 2.0 / height)
+                (gv,) = torch.autograd.grad((db * gd).sum(), verts)
+            acc.index_add_(1, entry, gv.permute(2, 1, 0).reshape(12, -1))
+        acc[6:9] = 0.0  # nvdiffrast: no gradient to z
+        for i in range(3):
+            grad_flat.index_add_(0, vidx_all[:, i], acc[i::3].t())
         return grad_flat.view_as(pos), None, None, None, None, None, None
 
 
-def _bary_grad(verts: torch.Tensor, fx: torch.Tensor, fy: torch.Tensor, gu: torch.Tensor, gv: torch.Tensor):
+def _bary_grad(v: torch.Tensor, fx: torch.Tensor, fy: torch.Tensor, gu: torch.Tensor, gv: torch.Tensor):
     """nvdiffrast's closed-form gradient of (b0, b1) = (a0, a1) / (sum a + copysign(1e-6, sum a)).
 
-    Returns [n, 3, 4] gradients to the clip-space vertices (the z column is left 0).
+    Args:
+        v: [12, n] clip-space vertices of the triangle at each pixel (rows x0 x1 x2 y0 ... w2).
+        fx, fy: [n] NDC pixel centres; gu, gv: [n] incoming gradients of u and v.
+
+    Returns:
+        [12, n] gradients in the same row order (the z rows are 0).
     """
-    x, y, _, w = verts.unbind(-1)
-    px = x - fx[:, None] * w
-    py = y - fy[:, None] * w
-    p0x, p1x, p2x = px.unbind(1)
-    p0y, p1y, p2y = py.unbind(1)
+    x0, x1, x2, y0, y1, y2 = v[0], v[1], v[2], v[3], v[4], v[5]
+    w0, w1, w2 = v[9], v[10], v[11]
+    p0x, p1x, p2x = x0 - fx * w0, x1 - fx * w1, x2 - fx * w2
+    p0y, p1y, p2y = y0 - fy * w0, y1 - fy * w1, y2 - fy * w2
     a0 = p1x * p2y - p1y * p2x
     a1 = p2x * p0y - p2y * p0x
-    a2 = p0x * p1y - p0y * p1x
-    at = a0 + a1 + a2
-    iw = 1.0 / (at + torch.where(at < 0, -_GRAD_EPS, _GRAD_EPS))
+    at = a0 + a1 + (p0x * p1y - p0y * p1x)
+    iw = (at + torch.where(at < 0, -_GRAD_EPS, _GRAD_EPS)).reciprocal_()
     gb0 = gu * iw
     gb1 = gv * iw
-    gbb = gb0 * (a0 * iw) + gb1 * (a1 * iw)
-    out = torch.zeros_like(verts)
-    out[:, 0, 0] = gbb * (p2y - p1y) - gb1 * p2y
-    out[:, 1, 0] = gbb * (p0y - p2y) + gb0 * p2y
-    out[:, 2, 0] = gbb * (p1y - p0y) - gb0 * p1y + gb1 * p0y
-    out[:, 0, 1] = gbb * (p1x - p2x) + gb1 * p2x
-    out[:, 1, 1] = gbb * (p2x - p0x) - gb0 * p2x
-    out[:, 2, 1] = gbb * (p0x - p1x) + gb0 * p1x - gb1 * p0x
-    out[..., 3] = -fx[:, None] * out[..., 0] - fy[:, None] * out[..., 1]
+    gbb = gb0 * a0 * iw + gb1 * a1 * iw
+    out = torch.zeros_like(v)
+    out[0] = gbb * (p2y - p1y) - gb1 * p2y
+    out[1] = gbb * (p0y - p2y) + gb0 * p2y
+    out[2] = gbb * (p1y - p0y) - gb0 * p1y + gb1 * p0y
+    out[3] = gbb * (p1x - p2x) + gb1 * p2x
+    out[4] = gbb * (p2x - p0x) - gb0 * p2x
+    out[5] = gbb * (p0x - p1x) + gb0 * p1x - gb1 * p0x
+    out[9:12] = -fx * out[0:3] - fy * out[3:6]
     return out
 
 
