@@ -258,3 +258,39 @@ def test_config_checks():
         PrepareConfig(elevation_deg=(0, 90))
     with pytest.raises(ValueError, match="scale"):
         PrepareConfig(scale=2.0)
+
+
+def test_one_texture_per_material(tmp_path):
+    """Two quads with their own texture maps (and a Kd that a map replaces) keep their colours."""
+    folder = tmp_path / "m" / "pair"
+    folder.mkdir(parents=True)
+    Image.fromarray(np.full((4, 4, 3), (255, 0, 0), np.uint8)).save(folder / "red.png")
+    Image.fromarray(np.full((4, 4, 3), (0, 0, 255), np.uint8)).save(folder / "blue.png")
+    (folder / "model.mtl").write_text(
+        "newmtl a\nKd 0.1 0.1 0.1\nmap_Kd red.png\nnewmtl b\nmap_Kd blue.png\nnewmtl c\nKd 0 1 0\n"
+    )
+    (folder / "model.obj").write_text(
+        "mtllib model.mtl\n"
+        "v -0.3 -0.3 0\nv 0 -0.3 0\nv 0 0.3 0\nv -0.3 0.3 0\n"
+        "v 0 -0.3 0\nv 0.3 -0.3 0\nv 0.3 0.3 0\nv 0 0.3 0\n"
+        "v -0.3 -0.3 0.1\nv 0.3 -0.3 0.1\nv 0 -0.6 0.1\n"
+        "vt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\n"
+        "usemtl a\nf 1/1 2/2 3/3\nf 1/1 3/3 4/4\nusemtl b\nf 5/1 6/2 7/3\nf 5/1 7/3 8/4\n"
+        "usemtl c\nf 9 10 11\n"
+    )
+    config = PrepareConfig(
+        synset="p",
+        resolution=32,
+        views=1,
+        supersample=1,
+        azimuth_deg=(0, 0),
+        elevation_deg=(0, 0),
+        ambient=1.0,
+        diffuse=0.0,
+        scale=0.6,
+    )
+    prepare_dataset(tmp_path / "m", tmp_path / "out", config, progress=False)
+    pixels = np.asarray(Image.open(tmp_path / "out" / "img" / "p" / "pair" / "000.png"))
+    np.testing.assert_array_equal(pixels[13, 19], [255, 0, 0, 255])  # world x < 0 is image right
+    np.testing.assert_array_equal(pixels[13, 12], [0, 0, 255, 255])
+    np.testing.assert_array_equal(pixels[23, 16], [0, 255, 0, 255])  # the plain Kd material
