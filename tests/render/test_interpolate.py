@@ -92,6 +92,21 @@ def test_gradcheck_attr_and_barycentrics():
     assert torch.autograd.gradcheck(f, (attr, uv, dbv))
 
 
+@pytest.mark.parametrize("attr_batch", [0, 1, 2])
+def test_gradcheck_plain_path(attr_batch):
+    # no diff_attrs: the hand-written backward; attr [V, C], [1, V, C] (broadcast) and [B, V, C]
+    _, tri, rast, _ = _scene(torch.float64, batch=2)
+    shape = (3, 2) if attr_batch == 0 else (attr_batch, 3, 2)
+    attr = torch.rand(*shape, dtype=torch.float64, requires_grad=True)
+    uv = rast[..., :2].clone().requires_grad_(True)
+    rest = rast[..., 2:]
+
+    def f(a, uv_):
+        return render.interpolate(a, torch.cat([uv_, rest], -1), tri)[0]
+
+    assert torch.autograd.gradcheck(f, (attr, uv))
+
+
 def test_gradients_reach_positions_and_not_z_id_channels():
     pos, tri, _, _ = _scene(torch.float64)
     p = pos.clone().requires_grad_(True)
@@ -104,14 +119,15 @@ def test_gradients_reach_positions_and_not_z_id_channels():
     assert p.grad[..., [0, 1, 3]].abs().sum() > 0 and (p.grad[..., 2] == 0).all()
 
 
-def test_gradcheck_end_to_end_through_rasterize():
+@pytest.mark.parametrize("diff", [None, "all"])
+def test_gradcheck_end_to_end_through_rasterize(diff):
     pos, tri, ref, _ = _scene(torch.float64)
     attr = torch.rand(3, 2, dtype=torch.float64)
 
     def f(p):
         rast, db = render.rasterize(CTX, p, tri, (12, 12))
         assert torch.equal(rast[..., 3], ref[..., 3])
-        return render.interpolate(attr, rast, tri, db, diff_attrs="all")
+        return render.interpolate(attr, rast, tri, db if diff else None, diff_attrs=diff)
 
     assert torch.autograd.gradcheck(f, (pos.clone().requires_grad_(True),), eps=1e-6, atol=1e-5, rtol=1e-3)
 
