@@ -1,0 +1,121 @@
+"""From a mesh and a colour field to a textured mesh on disk: unwrap, bake, write.
+
+``texture_mesh`` runs xatlas (:func:`~get3d.export.unwrap.unwrap`, simplifying dense meshes
+first), bakes the field (:func:`~get3d.export.bake.bake_texture`) and computes vertex normals;
+``save_textured_mesh`` writes OBJ+MTL+PNG or GLB by suffix; ``generator_color_fn`` turns one sample
+of a :class:`~get3d.networks.Generator` into the colour field (triplanes computed once).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from .bake import bake_texture
+from .glb import write_glb
+from .material import Material
+from .mesh import TexturedMesh, vertex_normals
+from .obj import write_obj
+from .unwrap import unwrap
+
+__all__ = ["generator_color_fn", "save_textured_mesh", "texture_mesh"]
+
+
+def texture_mesh(
+    vertices: Tensor,
+    faces: Tensor,
+    color_fn: Callable[[Tensor], Tensor],
+    *,
+    texture_size: int = 1024,
+    max_faces: int | None = 20_000,
+    padding: int = 8,
+    value_range: tuple[float, float] = (-1.0, 1.0),
+    backend: str = "auto",
+) -> TexturedMesh:
+    """UV-unwrap a mesh and bake ``color_fn`` into a ``texture_size``² texture.
+
+    Args:
+        vertices: float ``[V, 3]`` world positions; faces: int ``[F, 3]`` outward (CCW).
+        color_fn: world points ``[P, 3]`` -> RGB ``[P, 3]`` in ``value_range`` (the generator's
+            texture field gives about [-1, 1]).
+        texture_size: texture side in texels (>= 8).
+        max_faces: face budget for xatlas (denser meshes are simplified first; None: never).
+        padding: seam dilation passes.
+        value_range: range of ``color_fn``'s output, mapped to [0, 1] (clamped).
+
+    Returns:
+        :class:`TexturedMesh` (texture in [0, 1], texture memory order).
+    """
+    if isinstance(texture_size, bool) or not isinstance(texture_size, int) or texture_size < 8:
+        raise ValueError(f"texture_size: expected an int >= 8, got {texture_size!r}")
+    lo, hi = value_range
+    if not hi > lo:
+        raise ValueError(f"value_range: expected (low, high) with high > low, got {value_range!r}")
+    layout = unwrap(vertices.detach(), faces, max_faces=max_faces, padding=max(2, texture_size // 256))
+    baked = bake_texture(
+        layout.vertices,
+        layout.faces,
+        layout.uvs,
+        layout.uv_faces,
+        color_fn,
+        texture_size,
+        padding=padding,
+        backend=backend,
+    )
+    if baked.texture.shape[0] != 3:
+        raise ValueError(f"color_fn: expected 3 colour channels, got {baked.texture.shape[0]}")
+    texture = ((baked.texture - lo) / (hi - lo)).clamp(0.0, 1.0)
+    return TexturedMesh(
+        vertices=layout.vertices,
+        faces=layout.faces,
+        normals=vertex_normals(layout.vertices, layout.faces),
+        uvs=layout.uvs,
+        uv_faces=layout.uv_faces,
+        uv_vertex=layout.uv_vertex,
+        texture=texture,
+    )
+
+
+def save_textured_mesh(
+    path: str | os.PathLike, mesh: TexturedMesh, material: Material | None = None
+) -> list[Path]:
+    """Write ``mesh`` by the suffix of ``path``: ``.glb`` or ``.obj`` (+ ``.mtl`` + ``.png``).
+
+    Returns:
+        the paths written (all or nothing).
+    """
+    material = Material() if material is None else material
+    suffix = Path(os.fspath(path)).suffix.lower()
+    if suffix == ".glb":
+        return [write_glb(path, mesh, material)]
+    if suffix == ".obj":
+        return list(write_obj(path, mesh, material))
+    raise ValueError(f"path: expected a .glb or .obj file name, got {os.fspath(path)!r}")
+
+
+def generator_color_fn(generator: torch.nn.Module, ws: object, index: int = 0) -> Callable[[Tensor], Tensor]:
+    """The texture field of sample ``index`` of ``ws`` as a ``[P, 3] -> [P, 3]`` function.
+
+    ``generator`` is a :class:`get3d.networks.Generator`; ``ws`` its :class:`Latents`. The triplanes
+    are computed once; each call queries the texture head and the final ToRGB (about [-1, 1]).
+    """
+    from get3d.networks import Latents  # local: keeps get3d.export importable on its own
+
+    if not isinstance(ws, Latents):
+        raise TypeError(f"ws: expected Latents, got {type(ws).__name__}")
+    if not 0 <= index < ws.batch_size:
+        raise ValueError(f"index: expected 0 <= index < {ws.batch_size}, got {index}")
+    one = Latents(geo=ws.geo[index : index + 1], tex=ws.tex[index : index + 1])
+    with torch.no_grad():
+        planes = generator.triplanes(one)
+
+    def color_fn(points: Tensor) -> Tensor:
+        with torch.no_grad():
+            pts = points.to(planes.texture.dtype)
+            return generator.query_rgb(planes, one, pts[None])[0]
+
+    return color_fn
