@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import sys
 import uuid
 import zlib
 from collections.abc import Sequence
@@ -363,7 +364,8 @@ def prepare_dataset(
         mesh_dir: folder of meshes (see :func:`get3d.data.meshes.find_meshes` for the shape ids).
         out_root: output root (``img/`` and ``camera/`` are created inside).
         config: :class:`PrepareConfig`.
-        workers: processes (1 = in this process). Each worker uses ``cpu_count // workers`` threads.
+        workers: processes (1 = in this process), forked on Linux, spawned elsewhere (there, call
+            from under ``if __name__ == "__main__":``). Each uses ``cpu_count // workers`` threads.
         progress: show a tqdm progress bar.
         ids: render only these shape ids (all by default).
         strict: raise ``RuntimeError`` at the end when any shape failed (after the others finished).
@@ -401,7 +403,10 @@ def prepare_dataset(
             bar.update()
     else:
         threads = max(1, (os.cpu_count() or 1) // workers)
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        # fork on Linux: no re-import of the caller's __main__ (spawn would re-run an unguarded
+        # script) and no start-up cost; spawn elsewhere, where fork is unsafe or missing.
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        with ProcessPoolExecutor(workers, mp_context=get_context(method)) as pool:
             futures = {
                 pool.submit(_worker, str(path), shape_id, str(out_root), config, threads): shape_id
                 for shape_id, path in meshes.items()

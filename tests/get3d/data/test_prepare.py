@@ -294,3 +294,30 @@ def test_one_texture_per_material(tmp_path):
     np.testing.assert_array_equal(pixels[13, 19], [255, 0, 0, 255])  # world x < 0 is image right
     np.testing.assert_array_equal(pixels[13, 12], [0, 0, 255, 255])
     np.testing.assert_array_equal(pixels[23, 16], [0, 255, 0, 255])  # the plain Kd material
+
+
+@pytest.mark.slow
+def test_workers_from_an_unguarded_script(mesh_dir, tmp_path):
+    """A script without ``if __name__ == "__main__":`` can use workers (no re-run of the script)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "run.py"
+    script.write_text(
+        "from get3d.data.prepare import PrepareConfig, prepare_dataset\n"
+        f"r = prepare_dataset({str(mesh_dir)!r}, {str(tmp_path / 'o')!r}, "
+        "PrepareConfig(synset='s', resolution=16, views=2, supersample=1), workers=2, progress=False)\n"
+        "print('RENDERED', len(r.rendered))\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("RENDERED 2") == 1
