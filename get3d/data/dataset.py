@@ -63,10 +63,13 @@ def load_view(
         float32 ``[1, S, S]`` in {0, 1}.
     """
     path = Path(path)
-    with Image.open(path) as pic:
-        if not (pic.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in pic.info):
-            raise ValueError(f"{path}: alpha channel: missing (mode {pic.mode}); expected an RGBA PNG")
-        rgba = np.asarray(pic.convert("RGBA"))
+    try:
+        with Image.open(path) as pic:
+            if not (pic.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in pic.info):
+                raise ValueError(f"{path}: alpha channel: missing (mode {pic.mode}); expected an RGBA PNG")
+            rgba = np.asarray(pic.convert("RGBA"))
+    except (OSError, SyntaxError) as err:  # PIL's errors do not always name the file
+        raise ValueError(f"{path}: file: unreadable PNG ({err})") from err
     pixels = torch.from_numpy(rgba.copy()).permute(2, 0, 1).to(torch.float32)  # [4, H, W] in [0, 255]
     rgb, alpha = pixels[:3], pixels[3:]
     if resolution is not None:

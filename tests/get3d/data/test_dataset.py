@@ -167,3 +167,14 @@ def test_transforms_roundtrip_and_nerf_style_paths(tmp_path):
     assert loaded.image_paths == (tmp_path / "train" / "r_0.png", tmp_path / "b.png")
     np.testing.assert_allclose(loaded.cam2world, matrices)
     assert json.loads(path.read_text())["aabb"] == [[-0.45] * 3, [0.45] * 3]
+
+
+def test_item_from_a_file_corrupted_after_opening_names_the_file(tmp_path):
+    data = make_get3d(tmp_path, {"s": 2}, size=64)
+    ds = MultiviewDataset(data.data_dir, data.camera_root)
+    bad = data.data_dir / "s" / "001.png"
+    bad.write_bytes(bad.read_bytes()[:100])
+    with pytest.raises(ValueError, match="001.png: file: unreadable PNG"):
+        ds[1]
+    with pytest.raises(IndexError, match="index"):
+        ds[2]
