@@ -159,7 +159,7 @@ def _tiles(box: torch.Tensor, tile: int):
     return owner, dx, dy, tw, th
 
 
-_ROW_CLASSES = (1, 2, 4, 8, 16, 32, 64)
+_ROW_CLASSES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 
 
 def visible_triangles(
