@@ -45,7 +45,8 @@ def _shade(verts: torch.Tensor, fx: torch.Tensor, fy: torch.Tensor, xs: float, y
     """nvdiffrast's backward expressions: unclamped barycentrics and their pixel derivatives.
 
     Written as nvdiffrast's kernel computes them from clip space, with its ``copysign(1e-6, area)``
-    in the denominator; the backward pass differentiates these with autograd.
+    in the denominator; the backward pass differentiates ``db`` with autograd (the (u, v) part
+    has the closed form of :func:`_bary_grad`).
 
     Args:
         verts: [n, 3, 4] clip-space vertices of the triangle seen at each pixel.
