@@ -1,0 +1,49 @@
+"""Adversarial training of GET3D through the renderer (spec §7).
+
+* :mod:`~get3d.training.config`: typed configuration, YAML presets, ``key=value`` overrides.
+* :mod:`~get3d.training.losses`: logistic G/D losses on both branches, R1, SDF regularisers.
+* :mod:`~get3d.training.phases`: the phases of a step.
+* :mod:`~get3d.training.optim`: lazy-regularised Adam, G_ema, gradient sanitising.
+* :mod:`~get3d.training.checkpoint`: atomic, rotated, resumable checkpoints.
+* :mod:`~get3d.training.distributed`: ``torchrun`` multi-process support.
+* :mod:`~get3d.training.loop`: :func:`train`.
+
+Command line: ``python train.py --config configs/default.yaml key=value ...``.
+"""
+
+from .checkpoint import CheckpointManager, load_checkpoint
+from .config import (
+    ConfigError,
+    DataConfig,
+    DataSource,
+    LossConfig,
+    OptimConfig,
+    TrainConfig,
+    apply_overrides,
+    config_to_dict,
+    load_config,
+)
+from .loop import TrainResult, train
+from .losses import discriminator_loss, generator_adversarial_loss, r1_penalty, sdf_regularization
+from .phases import Phase
+
+__all__ = [
+    "CheckpointManager",
+    "ConfigError",
+    "DataConfig",
+    "DataSource",
+    "LossConfig",
+    "OptimConfig",
+    "Phase",
+    "TrainConfig",
+    "TrainResult",
+    "apply_overrides",
+    "config_to_dict",
+    "discriminator_loss",
+    "generator_adversarial_loss",
+    "load_checkpoint",
+    "load_config",
+    "r1_penalty",
+    "sdf_regularization",
+    "train",
+]
