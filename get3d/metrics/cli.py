@@ -2,6 +2,8 @@
 
 Examples::
 
+    python -m get3d.metrics eval --checkpoint run/best.pt --builtin chair --inception inception.pkl
+
     python -m get3d.metrics eval --checkpoint shapenet_car.pt \\
         --data <root>/img/02958343 --camera-root <root>/camera --split test.txt \\
         --meshes <shapenet>/02958343 --inception ~/.cache/isogen3d/inception-2015-12-05.pkl \\
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 from get3d.networks import GeneratorConfig
 from render.camera import CameraDistribution
 
-from .evaluate import EvalConfig, Metric, run_eval
+from .evaluate import EvalConfig, Metric, procedural_eval_inputs, run_eval
 from .geometry import GeometryProtocol
 
 __all__ = ["build_parser", "main"]
@@ -37,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="official",
         help="generator sizes: official, official-chair or tiny (default official)",
     )
+    ev.add_argument(
+        "--builtin",
+        choices=["chair", "table", "car"],
+        help="use this category of the built-in procedural data set (images, split and meshes)",
+    )
+    ev.add_argument("--split-name", default="test", help="split of --builtin (default test)")
     ev.add_argument("--data", help="real images: the folder of shape folders (GET3D --data)")
     ev.add_argument("--camera-root", help="GET3D layout camera root (omit for transforms.json data sets)")
     ev.add_argument("--split", help="split file of shape ids (images and reference meshes)")
@@ -89,6 +97,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     try:
+        paths = {
+            "data_dir": args.data,
+            "camera_root": args.camera_root,
+            "split_file": args.split,
+            "mesh_dir": args.meshes,
+        }
+        if args.builtin:
+            paths = procedural_eval_inputs(args.builtin, args.split_name)
         config = EvalConfig(
             metrics=metrics,
             num_images=args.num_images,
@@ -103,10 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         report = run_eval(
             args.checkpoint,
-            data_dir=args.data,
-            camera_root=args.camera_root,
-            split_file=args.split,
-            mesh_dir=args.meshes,
+            **paths,
             inception=args.inception,
             config=config,
             generator_config=_generator_config(args.config),

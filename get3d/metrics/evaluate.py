@@ -52,6 +52,7 @@ __all__ = [
     "generate_images",
     "generate_point_clouds",
     "mix_latents",
+    "procedural_eval_inputs",
     "real_images",
     "reference_point_clouds",
     "run_eval",
@@ -367,6 +368,26 @@ def _features(
 ) -> np.ndarray:
     out = [extractor(images.to(device)).cpu().numpy() for images in batches]
     return np.concatenate(out, 0)
+
+
+def procedural_eval_inputs(category: str, split: str = "test", data: object | None = None) -> dict:
+    """``run_eval`` keyword arguments for a category of the built-in procedural data set.
+
+    Args:
+        category: ``"chair"``, ``"table"`` or ``"car"``.
+        split: which split's images and meshes (GET3D: ``test`` for final numbers, ``val`` in training).
+        data: a :class:`get3d.data.builtin.ProceduralDataset` (default: ``procedural_dataset()``,
+            built on first use).
+    """
+    from get3d.data import procedural_dataset
+
+    data = procedural_dataset() if data is None else data
+    return {
+        "data_dir": data.data_dir(category),
+        "camera_root": data.camera_root,
+        "split_file": data.split_file(category, split),
+        "mesh_dir": data.mesh_dir(category),
+    }
 
 
 def write_json_atomic(path: str | os.PathLike, data: dict) -> Path:

@@ -41,8 +41,9 @@ __all__ = [
     "distance_matrix",
     "geometry_scores",
     "minimum_matching_distance",
-    "normalize_extent",
     "nearest_neighbor_accuracy",
+    "normalize_extent",
+    "self_distance_matrix",
     "surface_point_cloud",
     "surface_point_clouds",
 ]
@@ -185,6 +186,39 @@ def distance_matrix(
     return torch.cat(results, 0)
 
 
+def _triangle_rows(args: tuple[torch.Tensor, int, int, bool]) -> torch.Tensor:
+    clouds, start, stop, single = args
+    if single:
+        torch.set_num_threads(1)
+    n = clouds.shape[0]
+    out = torch.zeros(stop - start, n, dtype=clouds.dtype)
+    for row, i in enumerate(range(start, stop)):
+        if i + 1 < n:
+            out[row, i + 1 :] = chamfer_distance_matrix(clouds[i : i + 1], clouds[i + 1 :])[0]
+    return out
+
+
+def _triangle_bounds(n: int, parts: int) -> list[int]:
+    """Row bounds splitting an upper triangle of ``n`` rows into ``parts`` of about equal pair counts."""
+    return [0] + [round(n * (1 - ((parts - k) / parts) ** 0.5)) for k in range(1, parts)] + [n]
+
+
+def self_distance_matrix(clouds: torch.Tensor, *, workers: int = 0) -> torch.Tensor:
+    """Symmetric Chamfer matrix of one set ``[A, N, 3]``: the upper triangle is computed (half
+    the pairs of :func:`distance_matrix`), mirrored, and the diagonal is 0. ``workers`` as there."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ValueError(f"workers: expected an int >= 0, got {workers!r}")
+    n = clouds.shape[0]
+    bounds = _triangle_bounds(n, max(1, min(n, 4 * workers)))
+    tasks = [(clouds, a, b, workers > 0) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    if workers == 0:
+        upper = torch.cat([_triangle_rows(t) for t in tasks], 0)
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            upper = torch.cat(list(pool.map(_triangle_rows, tasks)), 0)
+    return upper + upper.T
+
+
 def _check_matrix(name: str, d: object, shape: tuple[int | None, int | None] = (None, None)) -> torch.Tensor:
     if isinstance(d, np.ndarray):
         d = torch.from_numpy(d)
@@ -288,8 +322,8 @@ def geometry_scores(
         if n_ref < 2 or n_nna < 2:
             raise ValueError(f"nna: needs at least 2 shapes per set, got {n_ref} references and {n_gen}")
         gens = gen_clouds[:n_nna]
-        d_rr = distance_matrix(ref_clouds, ref_clouds, workers=workers, progress=progress)
-        d_gg = distance_matrix(gens, gens, workers=workers, progress=progress)
+        d_rr = self_distance_matrix(ref_clouds, workers=workers)
+        d_gg = self_distance_matrix(gens, workers=workers)
         nna_value = 100.0 * nearest_neighbor_accuracy(d_rr, d_gg, d_rg[:, :n_nna])
     return GeometryScores(
         cov_cd=100.0 * coverage(d_rg),

@@ -58,11 +58,14 @@ _ENV = "ISOGEN3D_INCEPTION"
 
 def default_inception_path() -> Path:
     """Where the weights are looked for when no path is given: ``$ISOGEN3D_INCEPTION`` if set,
-    else ``~/.cache/isogen3d/inception-2015-12-05.pkl``."""
+    else ``<library cache>/inception-2015-12-05.pkl`` (the cache of
+    :func:`get3d.data.builtin.default_cache_dir`, by default ``~/.cache/isogen3d``)."""
     env = os.environ.get(_ENV)
     if env:
         return Path(env).expanduser()
-    return Path("~/.cache/isogen3d").expanduser() / INCEPTION_FILE_NAME
+    from get3d.data.builtin import default_cache_dir
+
+    return Path(default_cache_dir()).expanduser() / INCEPTION_FILE_NAME
 
 
 class InceptionWeightsMissing(FileNotFoundError):

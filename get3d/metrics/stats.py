@@ -32,10 +32,11 @@ __all__ = [
 
 
 def default_cache_dir() -> Path:
-    """``$ISOGEN3D_CACHE/gan-metrics`` if set, else ``~/.cache/isogen3d/gan-metrics``."""
-    root = os.environ.get("ISOGEN3D_CACHE")
-    base = Path(root).expanduser() if root else Path("~/.cache/isogen3d").expanduser()
-    return base / "gan-metrics"
+    """``<library cache>/gan-metrics``; the library cache is :func:`get3d.data.builtin.default_cache_dir`
+    (``$ISOGEN3D_CACHE``, else ``$XDG_CACHE_HOME/isogen3d``, else ``~/.cache/isogen3d``)."""
+    from get3d.data.builtin import default_cache_dir as library_cache
+
+    return Path(library_cache()) / "gan-metrics"
 
 
 def _canonical(key: dict) -> str:

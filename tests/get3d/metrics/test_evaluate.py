@@ -163,3 +163,26 @@ def test_run_eval_argument_errors(generator, tiny_data):
         EvalConfig(num_images=1)
     with pytest.raises(ValueError):
         EvalConfig(metrics=("fid", "fid"))
+
+
+def test_procedural_eval_inputs_point_at_the_builtin_set(tmp_path):
+    from get3d.data import ProceduralDatasetConfig, procedural_dataset
+    from get3d.data.layout import read_split
+    from get3d.metrics.evaluate import procedural_eval_inputs
+
+    config = ProceduralDatasetConfig(
+        categories=("table",), shapes_per_category=4, views=1, resolution=8, supersample=1, texture_size=64,
+        fractions=(0.5, 0.25, 0.25),
+    )  # fmt: skip
+    data = procedural_dataset(config, tmp_path, workers=1, progress=False)
+    inputs = procedural_eval_inputs("table", "test", data)
+    assert set(inputs) == {"data_dir", "camera_root", "split_file", "mesh_dir"}
+    ids = read_split(inputs["split_file"])
+    clouds, ref_ids = reference_point_clouds(
+        inputs["mesh_dir"], GeometryProtocol(num_points=16), shape_ids=ids
+    )
+    assert ref_ids == sorted(ids) and clouds.shape == (len(ids), 16, 3)
+    batches, count, _ = real_images(
+        inputs["data_dir"], inputs["camera_root"], 8, split_file=inputs["split_file"]
+    )
+    assert count == len(ids) and torch.cat(list(batches)).shape == (count, 3, 8, 8)

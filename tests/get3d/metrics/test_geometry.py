@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -9,12 +11,14 @@ import torch
 from get3d.metrics.geometry import (
     GeometryProtocol,
     Role,
+    _triangle_bounds,
     coverage,
     distance_matrix,
     geometry_scores,
     minimum_matching_distance,
     nearest_neighbor_accuracy,
     normalize_extent,
+    self_distance_matrix,
     surface_point_cloud,
 )
 
@@ -126,6 +130,16 @@ def test_distance_matrix_in_worker_processes_equals_in_process():
     g = torch.Generator().manual_seed(0)
     a, b = torch.rand(5, 30, 3, generator=g), torch.rand(4, 20, 3, generator=g)
     torch.testing.assert_close(distance_matrix(a, b, workers=2), distance_matrix(a, b))
+    full = distance_matrix(a, a)
+    full.fill_diagonal_(0)
+    torch.testing.assert_close(self_distance_matrix(a), full, rtol=1e-6, atol=1e-7)
+    for n, parts in ((5, 8), (1000, 8), (7, 1)):
+        bounds = _triangle_bounds(n, parts)
+        assert bounds[0] == 0 and bounds[-1] == n and bounds == sorted(bounds)
+    pairs = [
+        sum(1000 - i - 1 for i in range(lo, hi)) for lo, hi in itertools.pairwise(_triangle_bounds(1000, 8))
+    ]
+    assert max(pairs) < 1.1 * min(pairs)  # balanced work per worker task
 
 
 def test_protocol_validation():
