@@ -1,0 +1,504 @@
+"""``python -m get3d <command>`` (console script ``get3d``): the library's command line.
+
+::
+
+    get3d doctor                                   # versions, backends and optional packages
+    get3d toy-data --out data/procedural ...       # = python -m get3d.data procedural
+    get3d prepare MESH_DIR --out ROOT --synset ID  # = python -m get3d.data prepare
+    get3d train [--config configs/X.yaml] [k=v ...]   # = python train.py
+    get3d sample CKPT --out DIR [-n 4 --geo-seed 0 --tex-seed 1 --psi 0.7 --export glb]
+    get3d interpolate CKPT --out DIR [--geo-seeds 0 1 --tex-seeds 2 3 --steps 10 --mode both]
+    get3d export CKPT --out shape.glb [--geo-seed 0 --tex-seed 1 --texture-size 1024]
+    get3d eval --checkpoint CKPT ...               # = python -m get3d.metrics eval
+
+``CKPT`` is an official GET3D checkpoint or one written by ``get3d.training``. Argument errors
+exit with status 2 and name the flag; long work shows a progress bar (``--no-progress`` hides it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import math
+import os
+import platform
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+__all__ = ["build_parser", "main"]
+
+_DELEGATED = {
+    "prepare": "python -m get3d.data prepare",
+    "toy-data": "python -m get3d.data procedural",
+    "train": "python train.py",
+    "eval": "python -m get3d.metrics eval",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with flag-naming messages for our own checks (``parser.error('--psi: ...')``)."""
+
+
+def _positive_int(flag: str) -> Callable[[str], int]:
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: expected a positive integer, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{flag}: expected a positive integer, got {text!r}")
+        return value
+
+    return convert
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", help="generator checkpoint (.pt): official GET3D or get3d.training")
+    p.add_argument(
+        "--config",
+        default="auto",
+        help="generator sizes: auto (stored in our checkpoints, else official), official, "
+        "official-<car|chair|motorbike|table> or tiny",
+    )
+    grid = p.add_mutually_exclusive_group()
+    grid.add_argument(
+        "--grid-resolution",
+        type=_positive_int("--grid-resolution"),
+        help="BCC tet grid cells per side for mesh extraction (default: the config's; 35 ~ GET3D's 90 grid)",
+    )
+    grid.add_argument("--tet-grid", help="tet grid file instead (e.g. GET3D's data/tets/90_compress.npz)")
+    p.add_argument("--psi", type=float, default=0.7, help="truncation psi (default 0.7, GET3D's)")
+    p.add_argument(
+        "--w-avg-samples",
+        type=_positive_int("--w-avg-samples"),
+        default=100_000,
+        help="z samples for recomputing w_avg before sampling, as GET3D does (default 100000)",
+    )
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--backend", default="auto", choices=["auto", "torch", "nvdiffrast"], help="rasterizer")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def _add_export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--texture-size", type=_positive_int("--texture-size"), default=1024, help="texture side")
+    p.add_argument(
+        "--max-faces",
+        type=int,
+        default=20_000,
+        help="simplify denser meshes to this many faces before xatlas (0: never; default 20000)",
+    )
+    p.add_argument("--roughness", type=float, default=1.0, help="material roughness in [0, 1] (default 1)")
+    p.add_argument("--metallic", type=float, default=0.0, help="material metallic in [0, 1] (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="get3d", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("doctor", help="print versions, chosen backends and optional packages")
+    for name, target in _DELEGATED.items():
+        sub.add_parser(name, help=f"same as `{target}` (arguments are passed on)", add_help=False)
+
+    s = sub.add_parser("sample", help="sample shapes: image grid, turntable GIFs, textured meshes")
+    _add_model_args(s)
+    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("-n", "--num", type=_positive_int("--num"), default=4, help="number of shapes (default 4)")
+    s.add_argument("--geo-seed", type=int, default=0, help="seed of the geometry codes (default 0)")
+    s.add_argument(
+        "--tex-seed", type=int, default=None, help="seed of the texture codes (default geo-seed + 1)"
+    )
+    s.add_argument("--views", type=_positive_int("--views"), default=24, help="turntable views (default 24)")
+    s.add_argument("--resolution", type=_positive_int("--resolution"), default=256, help="image side")
+    s.add_argument("--no-turntable", action="store_true", help="only the grid image (GET3D's view 4)")
+    s.add_argument("--export", default="none", help="mesh formats: none, glb, obj or glb,obj (default none)")
+    _add_export_args(s)
+
+    i = sub.add_parser("interpolate", help="interpolate geometry and/or texture latents")
+    _add_model_args(i)
+    i.add_argument("--out", required=True, help="output folder")
+    i.add_argument(
+        "--geo-seeds", type=int, nargs=2, default=(0, 1), metavar=("A", "B"), help="geometry seeds"
+    )
+    i.add_argument("--tex-seeds", type=int, nargs=2, default=(2, 3), metavar=("A", "B"), help="texture seeds")
+    i.add_argument("--steps", type=_positive_int("--steps"), default=10, help="steps per path (default 10)")
+    i.add_argument(
+        "--mode",
+        default="both",
+        choices=["geometry", "texture", "both"],
+        help="what the strip/GIF interpolate",
+    )
+    i.add_argument("--space", default="w", choices=["w", "z"], help="linear in w (GET3D) or slerp in z")
+    i.add_argument("--resolution", type=_positive_int("--resolution"), default=256, help="image side")
+    i.add_argument("--no-grid", action="store_true", help="skip the steps x steps geometry-by-texture grid")
+    i.add_argument("--export", default="none", help="export every strip step: none, glb, obj or glb,obj")
+    _add_export_args(i)
+
+    e = sub.add_parser("export", help="export one sampled shape as a textured GLB or OBJ+MTL+PNG")
+    _add_model_args(e)
+    e.add_argument("--out", required=True, help="output file (.glb or .obj)")
+    e.add_argument("--geo-seed", type=int, default=0, help="seed of the geometry code (default 0)")
+    e.add_argument(
+        "--tex-seed", type=int, default=None, help="seed of the texture code (default geo-seed + 1)"
+    )
+    e.add_argument("--index", type=int, default=0, help="which sample of the seeds' sequence (default 0)")
+    e.add_argument("--cleanup", action="store_true", help="drop small floating parts before unwrapping")
+    _add_export_args(e)
+    return parser
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _formats(parser: argparse.ArgumentParser, text: str, flag: str = "--export") -> list[str]:
+    items = [t.strip().lower() for t in text.split(",") if t.strip()]
+    if items == ["none"]:
+        return []
+    bad = [t for t in items if t not in ("glb", "obj")]
+    if bad or not items:
+        parser.error(f"{flag}: expected none, glb, obj or glb,obj, got {text!r}")
+    return list(dict.fromkeys(items))
+
+
+def _config(parser: argparse.ArgumentParser, name: str):  # -> GeneratorConfig | None
+    from get3d.networks import GeneratorConfig
+
+    if name == "auto":
+        return None
+    if name == "tiny":
+        return GeneratorConfig.tiny()
+    if name == "official":
+        return GeneratorConfig.official()
+    if name.startswith("official-"):
+        try:
+            return GeneratorConfig.official(name.split("-", 1)[1])
+        except ValueError as err:
+            parser.error(f"--config: {err}")
+    parser.error(f"--config: expected auto, official, official-<category> or tiny, got {name!r}")
+    return None  # pragma: no cover
+
+
+def _check_common(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if not math.isfinite(args.psi):
+        parser.error(f"--psi: expected a finite number, got {args.psi}")
+    if hasattr(args, "texture_size") and args.texture_size < 8:
+        parser.error(f"--texture-size: expected at least 8, got {args.texture_size}")
+    if hasattr(args, "max_faces") and args.max_faces < 0:
+        parser.error(f"--max-faces: expected 0 (never simplify) or a positive count, got {args.max_faces}")
+    for flag in ("roughness", "metallic"):
+        value = getattr(args, flag, 0.0)
+        if not 0.0 <= value <= 1.0:
+            parser.error(f"--{flag}: expected a number in [0, 1], got {value}")
+    if hasattr(args, "resolution") and args.resolution < 8:
+        parser.error(f"--resolution: expected at least 8, got {args.resolution}")
+    if not os.path.isfile(args.checkpoint):
+        parser.error(f"checkpoint: no file at {args.checkpoint!r}")
+    if args.tet_grid is not None and not os.path.isfile(args.tet_grid):
+        parser.error(f"--tet-grid: no file at {args.tet_grid!r}")
+
+
+def _load(parser: argparse.ArgumentParser, args: argparse.Namespace):  # -> Generator
+    from get3d.sampling import load_generator, prepare_generator
+
+    try:
+        G = load_generator(
+            args.checkpoint,
+            config=_config(parser, args.config),
+            grid_resolution=args.grid_resolution,
+            tet_grid=args.tet_grid,
+            device=args.device,
+        )
+    except (ValueError, FileNotFoundError) as err:
+        parser.error(str(err))
+    if args.psi != 1.0:
+        prepare_generator(G, w_avg_samples=args.w_avg_samples)
+    return G
+
+
+def _material(args: argparse.Namespace):
+    from get3d.export import Material
+
+    return Material(roughness=args.roughness, metallic=args.metallic)
+
+
+def _grid_shape(n: int) -> tuple[int, int]:
+    cols = math.ceil(math.sqrt(n))
+    return math.ceil(n / cols), cols
+
+
+# ------------------------------------------------------------------------------------------ commands
+
+
+def _sample(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    import torch
+    from tqdm.auto import tqdm
+
+    from get3d.export import image_grid, write_gif, write_png
+    from get3d.sampling import export_sample, render_turntable, sample_latents
+    from render.camera import SNAPSHOT_VIEW
+
+    formats = _formats(parser, args.export)
+    _check_common(parser, args)
+    if not args.no_turntable and args.views <= SNAPSHOT_VIEW:
+        parser.error(f"--views: expected more than {SNAPSHOT_VIEW} (the grid uses view {SNAPSHOT_VIEW})")
+    G = _load(parser, args)
+    lat = sample_latents(G, args.num, geo_seed=args.geo_seed, tex_seed=args.tex_seed, psi=args.psi)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    progress = not args.no_progress
+    if args.no_turntable:
+        frames = render_turntable(
+            G,
+            lat.ws,
+            views=[SNAPSHOT_VIEW],
+            resolution=args.resolution,
+            backend=args.backend,
+            progress=progress,
+        )
+        snap = frames[:, 0]
+    else:
+        frames = render_turntable(
+            G, lat.ws, n_views=args.views, resolution=args.resolution, backend=args.backend, progress=progress
+        )
+        snap = frames[:, SNAPSHOT_VIEW]
+        for k in range(args.num):
+            write_gif(out / f"sample_{k:03d}_turntable.gif", frames[k])
+    rows, cols = _grid_shape(args.num)
+    padded = torch.cat([snap, snap.new_ones(rows * cols - args.num, *snap.shape[1:])])
+    written = [write_png(out / "grid.png", image_grid(padded, rows, cols))]
+    torch.save(
+        {
+            "z_geo": lat.z_geo.cpu(),
+            "z_tex": lat.z_tex.cpu(),
+            "psi": lat.psi,
+            "geo_seed": args.geo_seed,
+            "tex_seed": args.geo_seed + 1 if args.tex_seed is None else args.tex_seed,
+        },
+        out / "latents.pt",
+    )
+    max_faces = args.max_faces or None
+    jobs = [(k, fmt) for k in range(args.num) for fmt in formats]
+    for k, fmt in tqdm(jobs, desc="export", disable=not progress or not jobs):
+        try:
+            written += export_sample(
+                G,
+                lat.ws,
+                k,
+                out / f"sample_{k:03d}.{fmt}",
+                texture_size=args.texture_size,
+                max_faces=max_faces,
+                material=_material(args),
+                backend=args.backend,
+            )
+        except ValueError as err:
+            print(f"sample {k}: skipped ({err})", file=sys.stderr)
+    print(
+        f"wrote {len(written)} files to {out} (grid.png, latents.pt"
+        f"{', turntable GIFs' if not args.no_turntable else ''}{', meshes' if formats else ''})"
+    )
+    return 0
+
+
+def _interpolate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from get3d.export import image_grid, save_textured_mesh, write_gif, write_png
+    from get3d.interpolation import interpolate_latents, interpolation_grid
+    from get3d.sampling import render_turntable, sample_latents, textured_mesh_of
+    from render.camera import SNAPSHOT_VIEW
+
+    formats = _formats(parser, args.export)
+    _check_common(parser, args)
+    if args.steps < 2:
+        parser.error(f"--steps: expected at least 2, got {args.steps}")
+    G = _load(parser, args)
+    progress = not args.no_progress
+
+    def code(seed: int, which: str):
+        lat = sample_latents(G, 1, geo_seed=seed, tex_seed=seed, psi=args.psi)
+        return (lat.z_geo if which == "geo" else lat.z_tex)[0]
+
+    z_geo = tuple(code(s, "geo") for s in args.geo_seeds)
+    z_tex = tuple(code(s, "tex") for s in args.tex_seeds)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    strip = interpolate_latents(G, z_geo, z_tex, args.steps, mode=args.mode, space=args.space, psi=args.psi)
+    n_views = 24
+    views = render_turntable(
+        G, strip, n_views=n_views, resolution=args.resolution, backend=args.backend, progress=progress
+    )  # [S, 24, 3, H, W]
+    write_png(out / f"strip_{args.mode}.png", image_grid(views[:, SNAPSHOT_VIEW], 1, args.steps))
+    # a morphing turntable: forward and back along the path while the camera goes round once
+    order = list(range(args.steps)) + list(range(args.steps - 2, 0, -1))
+    frames = [views[s, (SNAPSHOT_VIEW + k * n_views // len(order)) % n_views] for k, s in enumerate(order)]
+    write_gif(out / f"strip_{args.mode}.gif", frames, fps=8)
+    if not args.no_grid:
+        grid = interpolation_grid(G, z_geo, z_tex, args.steps, space=args.space, psi=args.psi)
+        cells = render_turntable(
+            G,
+            grid,
+            views=[SNAPSHOT_VIEW],
+            resolution=args.resolution,
+            backend=args.backend,
+            progress=progress,
+        )[:, 0]
+        write_png(out / "grid_geometry_x_texture.png", image_grid(cells, args.steps, args.steps))
+    for s in tqdm(range(args.steps) if formats else [], desc="export", disable=not progress):
+        try:
+            mesh = textured_mesh_of(
+                G,
+                strip,
+                s,
+                texture_size=args.texture_size,
+                max_faces=args.max_faces or None,
+                backend=args.backend,
+            )
+        except ValueError as err:
+            print(f"step {s}: skipped ({err})", file=sys.stderr)
+            continue
+        for fmt in formats:
+            save_textured_mesh(out / f"step_{s:03d}.{fmt}", mesh, _material(args))
+    print(f"wrote the interpolation to {out}")
+    return 0
+
+
+def _export(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from get3d.export import cleanup_mesh, generator_color_fn, save_textured_mesh, texture_mesh
+    from get3d.networks import Latents
+    from get3d.sampling import sample_latents
+
+    suffix = Path(args.out).suffix.lower()
+    if suffix not in (".glb", ".obj"):
+        parser.error(f"--out: expected a file name ending in .glb or .obj, got {args.out!r}")
+    if args.index < 0:
+        parser.error(f"--index: expected a non-negative integer, got {args.index}")
+    _check_common(parser, args)
+    G = _load(parser, args)
+    lat = sample_latents(G, args.index + 1, geo_seed=args.geo_seed, tex_seed=args.tex_seed, psi=args.psi)
+    import torch
+
+    i = args.index
+    one = Latents(geo=lat.ws.geo[i : i + 1], tex=lat.ws.tex[i : i + 1])
+    with torch.no_grad():
+        mesh = G.meshes(G.grid_geometry(G.triplanes(one), one))[0]
+    if mesh.faces.shape[0] == 0:
+        print(
+            "error: the sampled shape is empty (no SDF sign change); try another --geo-seed", file=sys.stderr
+        )
+        return 1
+    verts, faces = mesh.vertices, mesh.faces
+    if args.cleanup:
+        verts, faces, report = cleanup_mesh(verts, faces, min_component_fraction=0.01)
+        print(f"cleanup: {report}")
+    tm = texture_mesh(
+        verts,
+        faces,
+        generator_color_fn(G, one, 0),
+        texture_size=args.texture_size,
+        max_faces=args.max_faces or None,
+        backend=args.backend,
+    )
+    paths = save_textured_mesh(args.out, tm, _material(args))
+    print(
+        f"wrote {', '.join(str(p) for p in paths)} ({tm.num_vertices} vertices, {tm.num_faces} faces, "
+        f"texture {tm.texture_size[1]}x{tm.texture_size[0]})"
+    )
+    return 0
+
+
+def _module_status(name: str) -> str:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        return "not installed"
+    try:
+        from importlib.metadata import version
+
+        dist = {"nvdiffrast": "diffrp-nvdiffrast"}.get(name, name)
+        return f"installed ({version(dist)})"
+    except Exception:
+        return "installed"
+
+
+def doctor_report() -> list[str]:
+    """The lines ``get3d doctor`` prints."""
+    import torch
+
+    from render.backend import nvdiffrast_available
+
+    cuda = torch.cuda.is_available()
+    if cuda:
+        cuda_text = f"available: CUDA {torch.version.cuda}, {torch.cuda.get_device_name(0)}"
+    else:
+        cuda_text = f"not available (torch built with CUDA {torch.version.cuda})"
+    lines = [
+        f"python      {platform.python_version()} ({sys.executable})",
+        f"torch       {torch.__version__}",
+        f"cuda        {cuda_text}",
+    ]
+    nvd = nvdiffrast_available()
+    if cuda and nvd:
+        raster = "nvdiffrast (CUDA device and nvdiffrast importable)"
+    elif cuda:
+        raster = "torch (CUDA device, but nvdiffrast is not importable: pip install diffrp-nvdiffrast)"
+    else:
+        raster = "torch (no CUDA device; nvdiffrast needs one)"
+    lines.append(f"rasterizer  backend 'auto' -> {raster}")
+    kaolin = importlib.util.find_spec("kaolin") is not None
+    lines.append(
+        "marching    dmtet.marching_tets (built-in, pure PyTorch, kaolin's semantics; "
+        + ("kaolin importable: used only by the comparison tests)" if kaolin else "kaolin not importable)")
+    )
+    for name in ("nvdiffrast", "kaolin", "xatlas", "bpy", "trimesh", "scipy"):
+        lines.append(f"{name:<11} {_module_status(name)}")
+    return lines
+
+
+def _doctor(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    print("\n".join(doctor_report()))
+    return 0
+
+
+def _run_train(argv: list[str]) -> int:
+    try:
+        module = importlib.import_module("get3d.training.cli")
+        return int(module.main(argv) or 0)
+    except ModuleNotFoundError:
+        pass
+    script = Path(__file__).resolve().parents[1] / "train.py"
+    if not script.is_file():
+        print("error: train: train.py not found next to the get3d package", file=sys.stderr)
+        return 2
+    spec = importlib.util.spec_from_file_location("_get3d_train_script", script)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return int(module.main(argv) or 0)
+
+
+def _delegate(command: str, argv: list[str]) -> int:
+    if command in ("prepare", "toy-data"):
+        from get3d.data.cli import main as data_main
+
+        return int(data_main(["prepare" if command == "prepare" else "procedural", *argv]) or 0)
+    if command == "eval":
+        from get3d.metrics.cli import main as metrics_main
+
+        return int(metrics_main(["eval", *argv]) or 0)
+    return _run_train(argv)
+
+
+_COMMANDS = {"sample": _sample, "interpolate": _interpolate, "export": _export, "doctor": _doctor}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (argument errors raise ``SystemExit(2)``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in _DELEGATED:
+        return _delegate(argv[0], argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    sub = parser._subparsers._group_actions[0].choices[args.command]  # the subcommand's parser
+    return _COMMANDS[args.command](sub, args)

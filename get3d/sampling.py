@@ -1,0 +1,309 @@
+"""Sampling shapes from a trained generator: loading, latents, turntables, grids and export.
+
+GET3D's visualisation protocol (get3d_spec.md §3.7, §9): before sampling, ``w_avg`` of both
+mapping networks is **overwritten** with the mean w of 100,000 fresh z's
+(:meth:`Generator.update_w_avg`); latents are mapped with truncation ``psi = 0.7`` and no style
+mixing; noise is constant. Geometry and texture codes are drawn from two separately seeded
+generators, so either can be changed while keeping the other.
+
+Typical use::
+
+    G = load_generator("network-snapshot.pt")              # official GET3D file or ours
+    lat = sample_latents(G, 4, geo_seed=0, tex_seed=1, psi=0.7)
+    views = render_turntable(G, lat.ws, n_views=24, resolution=256)   # [4, 24, 3, H, W]
+    export_sample(G, lat.ws, 0, "shape0.glb", texture_size=1024)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+import dmtet
+from get3d.export import Material, TexturedMesh, generator_color_fn, save_textured_mesh, texture_mesh
+from get3d.networks import Generator, GeneratorConfig, Latents
+from render.camera import Cameras, visualization_cameras
+
+__all__ = [
+    "LatentSample",
+    "export_sample",
+    "load_generator",
+    "prepare_generator",
+    "render_turntable",
+    "render_views",
+    "sample_latents",
+    "textured_mesh_of",
+]
+
+_TRIPLANE_BLOCK = re.compile(r"^synthesis\.generator\.tri_plane_synthesis\.b(\d+)\.")
+
+
+@dataclass(frozen=True)
+class LatentSample:
+    """Latent codes of ``N`` samples.
+
+    Attributes:
+        z_geo, z_tex: float ``[N, z_dim]`` N(0, I) codes (from ``geo_seed`` / ``tex_seed``).
+        ws: the mapped, truncated per-layer latents (:class:`Latents`, batch ``N``).
+        psi: the truncation used.
+    """
+
+    z_geo: Tensor
+    z_tex: Tensor
+    ws: Latents
+    psi: float
+
+
+def _generator_config_from(data: dict, path: str) -> GeneratorConfig | None:
+    cfg = data.get("config")
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("generator"), dict):
+        return None
+    known = {f.name for f in fields(GeneratorConfig)}
+    values = {k: v for k, v in cfg["generator"].items() if k in known}
+    try:
+        return GeneratorConfig(**values)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"checkpoint: the generator config stored in {path} is invalid: {err}") from None
+
+
+def load_generator(
+    source: Generator | str | os.PathLike,
+    *,
+    config: GeneratorConfig | None = None,
+    grid_resolution: int | None = None,
+    tet_grid: str | os.PathLike | None = None,
+    device: torch.device | str = "cpu",
+) -> Generator:
+    """A generator ready for sampling, from a checkpoint file or an existing module.
+
+    Args:
+        source: a :class:`Generator`, an official GET3D checkpoint (``{'G', 'G_ema', 'D'}``
+            state_dicts) or one of ours (``get3d.training``: the same keys plus ``config``). The
+            EMA generator ``G_ema`` is used when present, else ``G``.
+        config: generator sizes; default: the one stored in our checkpoints, else the official
+            configuration with the triplane resolution read from the file (pass
+            ``GeneratorConfig.official('chair')`` for the chair model's box scale 0.8).
+        grid_resolution: mesh-extraction grid ``TetGrid.bcc(grid_resolution)`` (inference
+            resolution independent of training; default: the config's ``grid_resolution``). The
+            deformation bound stays the trained one (``config.tet_res``).
+        tet_grid: a grid file instead (GET3D's ``data/tets/90_compress.npz``, nvdiffrec, kaolin).
+        device: where the generator runs.
+
+    Returns:
+        the generator in eval mode on ``device``.
+    """
+    if grid_resolution is not None and tet_grid is not None:
+        raise ValueError("grid_resolution, tet_grid: give at most one of them")
+    if isinstance(source, Generator):
+        G = source
+    elif isinstance(source, str | os.PathLike):
+        path = os.fspath(source)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"checkpoint: no file at {path!r}")
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:
+            raise ValueError(
+                f"checkpoint: {path!r} is not a readable weights-only torch checkpoint: "
+                f"{type(err).__name__}: {err}"
+            ) from None
+        if not isinstance(data, dict) or not ("G_ema" in data or "G" in data):
+            keys = sorted(map(str, data)) if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"checkpoint: expected a dict with a 'G_ema' or 'G' state_dict, got {keys}")
+        state = data["G_ema"] if "G_ema" in data else data["G"]
+        cfg = config if config is not None else _generator_config_from(data, path)
+        if cfg is None:
+            res = [int(m.group(1)) for k in state if (m := _TRIPLANE_BLOCK.match(k))]
+            cfg = GeneratorConfig.official()
+            if res and max(res) != cfg.triplane_resolution:
+                cfg = GeneratorConfig(triplane_resolution=max(res))
+        G = Generator(cfg)
+        try:
+            G.load_state_dict(state, strict=True)
+        except RuntimeError as err:
+            raise ValueError(
+                f"checkpoint: {path!r} does not match the generator configuration (pass --config / "
+                f"config=): {str(err).splitlines()[0]}"
+            ) from None
+    else:
+        raise TypeError(f"source: expected a Generator or a checkpoint path, got {type(source).__name__}")
+    scale = G.config.dmtet_scale
+    if tet_grid is not None:
+        G.set_grid(dmtet.TetGrid.load(tet_grid, scale=scale))
+    elif grid_resolution is not None:
+        if isinstance(grid_resolution, bool) or not isinstance(grid_resolution, int) or grid_resolution < 1:
+            raise ValueError(f"grid_resolution: expected a positive int, got {grid_resolution!r}")
+        G.set_grid(dmtet.TetGrid.bcc(grid_resolution, scale=scale))
+    return G.to(device).eval().requires_grad_(False)
+
+
+def prepare_generator(G: Generator, *, w_avg_samples: int = 100_000, seed: int = 0) -> Generator:
+    """Recompute both mappings' ``w_avg`` from ``w_avg_samples`` fresh z's (GET3D does this before
+    every visualisation; truncation pulls towards it). Deterministic in ``seed``. Returns ``G``."""
+    if isinstance(w_avg_samples, bool) or not isinstance(w_avg_samples, int) or w_avg_samples < 1:
+        raise ValueError(f"w_avg_samples: expected a positive int, got {w_avg_samples!r}")
+    device = next(G.parameters()).device
+    gen = torch.Generator(device=device).manual_seed(int(seed))
+    G.update_w_avg(w_avg_samples, generator=gen)
+    return G
+
+
+def _codes(n: int, dim: int, seed: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    return torch.randn(n, dim, generator=gen, dtype=torch.float64).to(device, dtype)
+
+
+def sample_latents(
+    G: Generator,
+    n: int,
+    *,
+    geo_seed: int = 0,
+    tex_seed: int | None = None,
+    psi: float = 0.7,
+) -> LatentSample:
+    """Draw ``n`` geometry and texture codes from two seeds and map them with truncation ``psi``.
+
+    The codes are drawn on the CPU in float64 (identical on every device). ``tex_seed`` defaults
+    to ``geo_seed + 1``. Sample ``i`` of seed ``s`` is the same whatever ``n`` is (prefix-stable).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n: expected a positive int, got {n!r}")
+    if not isinstance(psi, int | float) or isinstance(psi, bool):
+        raise TypeError(f"psi: expected a number, got {type(psi).__name__}")
+    tex_seed = geo_seed + 1 if tex_seed is None else tex_seed
+    weight = G.mapping.fc0.weight
+    z_geo = _codes(n, G.config.z_dim, geo_seed, weight.device, weight.dtype)
+    z_tex = _codes(n, G.config.z_dim, tex_seed, weight.device, weight.dtype)
+    with torch.no_grad():
+        ws = G.map_latents(z_geo, z_tex, truncation_psi=float(psi))
+    return LatentSample(z_geo=z_geo, z_tex=z_tex, ws=ws, psi=float(psi))
+
+
+def _select(ws: Latents, i: int) -> Latents:
+    return Latents(geo=ws.geo[i : i + 1], tex=ws.tex[i : i + 1])
+
+
+def render_turntable(
+    G: Generator,
+    ws: Latents,
+    *,
+    n_views: int = 24,
+    views: Sequence[int] | None = None,
+    resolution: int = 256,
+    background: float | None = 1.0,
+    backend: str = "auto",
+    progress: bool = False,
+) -> Tensor:
+    """Render every sample from GET3D's turntable cameras (15° elevation, radius 1.2).
+
+    Args:
+        ws: latents of ``B`` samples.
+        n_views: cameras around the turntable (GET3D: 24); ``views`` picks some of them
+            (e.g. ``[SNAPSHOT_VIEW]``, GET3D's grid view 4).
+        resolution: image side.
+        background: composite onto this grey level in [-1, 1] with the antialiased mask
+            (None: keep the generator's own background, the ToRGB bias).
+        progress: a tqdm bar over the samples.
+
+    Returns:
+        float ``[B, V, 3, H, W]`` RGB in [-1, 1], row 0 at the top.
+    """
+    cams = visualization_cameras(n_views, device=G.mapping.fc0.weight.device)
+    if views is not None:
+        picked = list(views)
+        if not picked or any(not 0 <= v < n_views for v in picked):
+            raise ValueError(f"views: expected indices in [0, {n_views}), got {picked}")
+        cams = cams[picked]
+    return render_views(
+        G, ws, cams, resolution=resolution, background=background, backend=backend, progress=progress
+    )
+
+
+def render_views(
+    G: Generator,
+    ws: Latents,
+    cameras: Cameras,
+    *,
+    resolution: int = 256,
+    background: float | None = 1.0,
+    backend: str = "auto",
+    progress: bool = False,
+) -> Tensor:
+    """Render each of the ``B`` samples of ``ws`` from all ``V`` ``cameras``: ``[B, V, 3, H, W]``."""
+    from tqdm.auto import tqdm
+
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 8:
+        raise ValueError(f"resolution: expected an int >= 8, got {resolution!r}")
+    if background is not None and not -1.0 <= background <= 1.0:
+        raise ValueError(f"background: expected None or a grey level in [-1, 1], got {background!r}")
+    out = []
+    with torch.no_grad():
+        for i in tqdm(range(ws.batch_size), desc="render", disable=not progress, leave=False):
+            one = _select(ws, i)
+            planes = G.triplanes(one)
+            geometry = G.grid_geometry(planes, one)
+            res = G.render_geometry(planes, one, geometry, cameras, resolution, backend=backend)
+            rgb = res.rgb.clamp(-1.0, 1.0)
+            if background is not None:
+                rgb = rgb * res.mask + background * (1.0 - res.mask)
+            out.append(rgb)
+    return torch.stack(out)
+
+
+def textured_mesh_of(
+    G: Generator,
+    ws: Latents,
+    index: int = 0,
+    *,
+    texture_size: int = 1024,
+    max_faces: int | None = 20_000,
+    padding: int = 8,
+    backend: str = "auto",
+) -> TexturedMesh:
+    """Extract sample ``index``'s mesh, unwrap it and bake its texture field (GET3D §9.2).
+
+    Raises:
+        ValueError: when the sample's surface is empty (no SDF sign change on the grid).
+    """
+    one = _select(ws, index)
+    with torch.no_grad():
+        planes = G.triplanes(one)
+        mesh = G.meshes(G.grid_geometry(planes, one))[0]
+    if mesh.faces.shape[0] == 0:
+        raise ValueError(
+            f"index: sample {index} has an empty surface (no SDF sign change); nothing to export"
+        )
+    return texture_mesh(
+        mesh.vertices,
+        mesh.faces,
+        generator_color_fn(G, one, 0),
+        texture_size=texture_size,
+        max_faces=max_faces,
+        padding=padding,
+        backend=backend,
+    )
+
+
+def export_sample(
+    G: Generator,
+    ws: Latents,
+    index: int,
+    path: str | os.PathLike,
+    *,
+    texture_size: int = 1024,
+    max_faces: int | None = 20_000,
+    material: Material | None = None,
+    backend: str = "auto",
+) -> list[Path]:
+    """Write sample ``index`` as a textured ``.glb`` or ``.obj`` (+ ``.mtl`` + ``.png``)."""
+    suffix = Path(os.fspath(path)).suffix.lower()
+    if suffix not in (".glb", ".obj"):
+        raise ValueError(f"path: expected a .glb or .obj file name, got {os.fspath(path)!r}")
+    mesh = textured_mesh_of(G, ws, index, texture_size=texture_size, max_faces=max_faces, backend=backend)
+    return save_textured_mesh(path, mesh, material)
