@@ -147,6 +147,8 @@ class TrainConfig:
         max_minutes: stop (with a checkpoint) after this wall-clock time (None: no limit).
         seed: seed of every random draw (latents, cameras, data order, initial weights).
         device: ``auto`` (the accelerator when present, else CPU) or a torch device string.
+        threads: CPU threads of torch during the run (None: torch's default). Small models on
+            busy CPUs run far faster with 1 (intra-op threads then mostly wait on each other).
         deterministic: deterministic algorithms (bit-exact resume on CPU).
         tf32: allow TF32 matmuls/convolutions on GPUs.
         bf16: bf16 autocast of the forward passes on GPUs.
@@ -171,6 +173,7 @@ class TrainConfig:
     max_minutes: float | None = None
     seed: int = 0
     device: str = "auto"
+    threads: int | None = None
     deterministic: bool = False
     tf32: bool = True
     bf16: bool = False
@@ -192,6 +195,8 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"{name}: expected an integer >= 0, got {value!r}")
+        if self.threads is not None and (isinstance(self.threads, bool) or self.threads < 1):
+            raise ConfigError(f"threads: expected a positive integer or null, got {self.threads!r}")
         if self.batch % self.batch_gpu:
             raise ConfigError(f"batch: expected a multiple of batch_gpu ({self.batch_gpu}), got {self.batch}")
         if not self.total_kimg > 0:
@@ -265,6 +270,11 @@ def _convert(key: str, value: Any, hint: Any) -> Any:
             raise ConfigError(f"{key}: expected an int, got {value!r}")
         return value
     if hint is float:
+        if isinstance(value, str):  # PyYAML reads 1e-3 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                raise ConfigError(f"{key}: expected a number, got {value!r}") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
         return float(value)

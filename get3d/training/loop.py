@@ -128,6 +128,21 @@ def train(
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config: expected a TrainConfig, got {type(config).__name__}")
     info = init_distributed(config.device) if info is None else info
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    try:
+        return _train(config, Path(run_dir), resume, stop_after, info)
+    finally:  # the run's process-wide switches do not outlive it
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+
+
+def _train(
+    config: TrainConfig, run_dir: Path, resume: bool | str | Path, stop_after: int | None, info: DistInfo
+) -> TrainResult:
     device = info.device
     _setup_backends(config, device)
     rounds, rem = divmod(config.batch, config.batch_gpu * info.world_size)
@@ -228,6 +243,10 @@ def train(
     micro = [info.rank * rounds + r for r in range(rounds)]
     batches = real_batches(dataset, schedule, step, end, micro, config.batch_gpu, config.data.workers, device)
     ref_clouds = None
+    if config.val_every and val_refs is not None and info.is_main and step == 0:  # the untrained baseline
+        ref_clouds = reference_clouds(val_refs)
+        with open(run_dir / "validation.jsonl", "w", encoding="utf-8") as f:
+            f.write(json.dumps({"step": 0, "mmd_cd": validation_metric(G_ema, ref_clouds, config)}) + "\n")
     finished_by_time = False
     while step < end:
         stats: dict[str, float] = {}
