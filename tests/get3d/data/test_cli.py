@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
+import runpy
 import sys
-from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from get3d.data.cli import main
 from get3d.data.procedural import generate_shape, write_shape
 
 from .builders import SYNSET, make_get3d
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_validate_command_reports_and_sets_exit_status(tmp_path, capsys):
@@ -55,8 +53,8 @@ def test_bad_input_exits_with_a_message(tmp_path, capsys):
     assert "mesh_dir" in capsys.readouterr().err
 
 
-def test_module_entry_point():
-    result = subprocess.run(
-        [sys.executable, "-m", "get3d.data", "--help"], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0 and "procedural" in result.stdout
+def test_module_entry_point(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["python -m get3d.data", "--help"])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_module("get3d.data", run_name="__main__")
+    assert exit_info.value.code == 0 and "procedural" in capsys.readouterr().out
