@@ -1,0 +1,165 @@
+"""Sampling API (tiny generator, random weights): loading, seeds, truncation, turntables, export;
+interpolation: endpoints, modes, grid layout, slerp."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+import dmtet
+from get3d.interpolation import (
+    InterpolationMode,
+    interpolate_latents,
+    interpolation_grid,
+    lerp,
+    slerp,
+    steps_t,
+)
+from get3d.networks import Generator, GeneratorConfig
+from get3d.sampling import (
+    load_generator,
+    prepare_generator,
+    render_turntable,
+    sample_latents,
+    textured_mesh_of,
+)
+
+
+@pytest.fixture(scope="module")
+def G():
+    torch.manual_seed(0)
+    return load_generator(Generator(GeneratorConfig.tiny()), grid_resolution=8)
+
+
+def test_seeds_are_separate_and_prefix_stable(G):
+    a = sample_latents(G, 3, geo_seed=5, tex_seed=7)
+    b = sample_latents(G, 2, geo_seed=5, tex_seed=8)
+    assert torch.equal(a.z_geo[:2], b.z_geo) and torch.equal(a.ws.geo[:2], b.ws.geo)
+    assert not torch.allclose(a.z_tex[:2], b.z_tex)
+    c = sample_latents(G, 1, geo_seed=5)
+    assert torch.equal(
+        c.z_tex[0], sample_latents(G, 1, geo_seed=0, tex_seed=6).z_tex[0]
+    )  # default tex = geo + 1
+    assert a.ws.geo.shape == (3, G.num_ws_geo, G.config.w_dim) and a.ws.tex.shape == (
+        3,
+        G.num_ws,
+        G.config.w_dim,
+    )
+    with pytest.raises(ValueError, match="n"):
+        sample_latents(G, 0)
+
+
+def test_w_avg_recomputed_and_truncation(G):
+    prepare_generator(G, w_avg_samples=2000, seed=1)
+    first = G.mapping.w_avg.clone()
+    prepare_generator(G, w_avg_samples=2000, seed=1)
+    assert torch.equal(G.mapping.w_avg, first)
+    lat = sample_latents(G, 2, psi=0.0)
+    assert torch.allclose(lat.ws.tex, G.mapping.w_avg.expand_as(lat.ws.tex), atol=1e-6)
+    assert torch.allclose(lat.ws.geo, G.mapping_geo.w_avg.expand_as(lat.ws.geo), atol=1e-6)
+    full = sample_latents(G, 2, psi=1.0)
+    half = sample_latents(G, 2, psi=0.5)
+    assert torch.allclose(half.ws.tex, G.mapping.w_avg + 0.5 * (full.ws.tex - G.mapping.w_avg), atol=1e-5)
+
+
+def test_w_avg_is_the_mean_mapped_w(G):
+    prepare_generator(G, w_avg_samples=500, seed=3)
+    z = torch.randn(500, G.config.z_dim, generator=torch.Generator().manual_seed(3))
+    w = G.mapping(z, None, truncation_psi=1.0)[:, 0]
+    assert torch.allclose(G.mapping.w_avg, w.mean(0), atol=1e-5)
+
+
+def test_load_generator_from_checkpoints(tmp_path, G):
+    ours = tmp_path / "ours.pt"
+    cfg = dataclasses.asdict(G.config)
+    torch.save({"G": G.state_dict(), "G_ema": G.state_dict(), "config": {"generator": cfg}}, ours)
+    loaded = load_generator(ours, grid_resolution=6)
+    assert loaded.config == G.config and loaded.grid().num_vertices == dmtet.TetGrid.bcc(6).num_vertices
+    lat_a, lat_b = sample_latents(G, 2), sample_latents(loaded, 2)
+    assert torch.equal(lat_a.ws.geo, lat_b.ws.geo)
+    official = tmp_path / "official.pt"
+    torch.save({"G_ema": G.state_dict()}, official)  # no config stored: must be given
+    assert load_generator(official, config=GeneratorConfig.tiny()).config == G.config
+    with pytest.raises(ValueError, match="checkpoint"):
+        load_generator(official)  # official sizes do not match the tiny weights
+    with pytest.raises(FileNotFoundError, match="checkpoint"):
+        load_generator(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="checkpoint"):
+        load_generator(tmp_path / "junk.pt")
+    with pytest.raises(ValueError, match="grid_resolution, tet_grid"):
+        load_generator(G, grid_resolution=4, tet_grid="x.npz")
+
+
+def test_turntable_and_background(G):
+    lat = sample_latents(G, 1, geo_seed=1)
+    img = render_turntable(G, lat.ws, n_views=3, resolution=16, background=1.0)
+    assert img.shape == (1, 3, 3, 16, 16) and img.min() >= -1 and img.max() <= 1
+    assert torch.all(img[:, :, :, 0, 0] == 1.0)  # a corner pixel is background: composited onto white
+    raw = render_turntable(G, lat.ws, n_views=3, views=[1], resolution=16, background=None)
+    assert torch.allclose(
+        raw[:, 0], render_turntable(G, lat.ws, n_views=3, resolution=16, background=None)[:, 1], atol=1e-5
+    )
+    with pytest.raises(ValueError, match="views"):
+        render_turntable(G, lat.ws, n_views=3, views=[3])
+
+
+def test_texture_field_of_export_matches_generator(G):
+    lat = sample_latents(G, 4, geo_seed=2)
+    meshes = G.extract_meshes(lat.ws)
+    i = next(k for k, m in enumerate(meshes) if m.faces.shape[0] > 0)
+    tm = textured_mesh_of(G, lat.ws, i, texture_size=32)
+    assert torch.equal(tm.faces, meshes[i].faces) and torch.allclose(
+        tm.vertices, meshes[i].vertices, atol=1e-5
+    )
+    from get3d.export import generator_color_fn
+    from get3d.networks import Latents
+
+    one = Latents(geo=lat.ws.geo[i : i + 1], tex=lat.ws.tex[i : i + 1])
+    fn = generator_color_fn(G, lat.ws, i)
+    assert torch.allclose(fn(meshes[i].vertices), meshes[i].vertex_colors, atol=1e-5)
+    assert torch.allclose(fn(meshes[i].vertices[:5]), generator_color_fn(G, one, 0)(meshes[i].vertices[:5]))
+
+
+def test_interpolation_endpoints_equal_samples(G):
+    a = sample_latents(G, 1, geo_seed=10, tex_seed=11, psi=0.7)
+    b = sample_latents(G, 1, geo_seed=12, tex_seed=13, psi=0.7)
+    zg, zt = (a.z_geo[0], b.z_geo[0]), (a.z_tex[0], b.z_tex[0])
+    for space in ("w", "z"):
+        path = interpolate_latents(G, zg, zt, 5, mode="both", space=space, psi=0.7)
+        assert path.geo.shape[0] == 5
+        assert torch.allclose(path.geo[0], a.ws.geo[0], atol=1e-5) and torch.allclose(
+            path.tex[0], a.ws.tex[0], atol=1e-5
+        )
+        assert torch.allclose(path.geo[-1], b.ws.geo[0], atol=1e-5)
+        assert torch.allclose(path.tex[-1], b.ws.tex[0], atol=1e-5)
+    geo_only = interpolate_latents(G, zg, zt, 4, mode=InterpolationMode.GEOMETRY)
+    assert torch.allclose(geo_only.tex, a.ws.tex.expand(4, -1, -1), atol=1e-6)
+    assert torch.allclose(geo_only.geo[2], a.ws.geo[0] + 2 / 3 * (b.ws.geo[0] - a.ws.geo[0]), atol=1e-5)
+    tex_only = interpolate_latents(G, zg, zt, 4, mode="texture")
+    assert torch.allclose(tex_only.geo, a.ws.geo.expand(4, -1, -1), atol=1e-6)
+    grid = interpolation_grid(G, zg, zt, 3)
+    path = interpolate_latents(G, zg, zt, 3)
+    for i in range(3):
+        for j in range(3):
+            assert torch.allclose(grid.geo[i * 3 + j], path.geo[i]) and torch.allclose(
+                grid.tex[i * 3 + j], path.tex[j]
+            )
+    with pytest.raises(ValueError, match="steps"):
+        interpolate_latents(G, zg, zt, 1)
+    with pytest.raises(ValueError, match="z_geo"):
+        interpolate_latents(G, (a.z_geo[0, :3], b.z_geo[0]), zt, 3)
+
+
+def test_slerp_and_lerp():
+    a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0])
+    t = steps_t(3)
+    s = slerp(a, b, t)
+    assert torch.allclose(s[0], a) and torch.allclose(s[-1], b)
+    assert torch.allclose(s[1], 1.5 * torch.tensor([math.sqrt(0.5), math.sqrt(0.5)]))
+    assert torch.allclose(lerp(a, b, t)[1], torch.tensor([0.5, 1.0]))
+    same = slerp(a, 3 * a, t)  # parallel: falls back to lerp
+    assert torch.allclose(same[1], 2 * a)
