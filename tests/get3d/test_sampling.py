@@ -98,7 +98,10 @@ def test_turntable_and_background(G):
     lat = sample_latents(G, 1, geo_seed=1)
     img = render_turntable(G, lat.ws, n_views=3, resolution=16, background=1.0)
     assert img.shape == (1, 3, 3, 16, 16) and img.min() >= -1 and img.max() <= 1
-    assert torch.all(img[:, :, :, 0, 0] == 1.0)  # a corner pixel is background: composited onto white
+    # compositing: img(bg=1) - img(bg=-1) = 2 (1 - mask), the same in every channel
+    diff = img - render_turntable(G, lat.ws, n_views=3, resolution=16, background=-1.0)
+    assert torch.allclose(diff, diff[:, :, :1].expand_as(diff), atol=1e-5)
+    assert diff.min() >= -1e-5 and diff.max() <= 2 + 1e-5 and diff.max() > 1.9
     raw = render_turntable(G, lat.ws, n_views=3, views=[1], resolution=16, background=None)
     assert torch.allclose(
         raw[:, 0], render_turntable(G, lat.ws, n_views=3, resolution=16, background=None)[:, 1], atol=1e-5
