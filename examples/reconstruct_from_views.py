@@ -49,9 +49,9 @@ def main() -> None:
     parser.add_argument("--shape-id", default=None, help="shape of --data (optional when it holds one)")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "reconstruct_from_views")
     parser.add_argument("--resolution", type=int, default=64, help="image side (views are resized)")
-    parser.add_argument("--views", type=int, default=16, help="views rendered for --mesh / the default")
-    parser.add_argument("--grid", type=_ints, default=(10, 16), help="grid resolution schedule")
-    parser.add_argument("--steps", type=_ints, default=(30, 20), help="steps per grid")
+    parser.add_argument("--views", type=int, default=12, help="views rendered for --mesh / the default")
+    parser.add_argument("--grid", type=_ints, default=(10, 14), help="grid resolution schedule")
+    parser.add_argument("--steps", type=_ints, default=(20, 10), help="steps per grid")
     parser.add_argument(
         "--unlit", action="store_true", help="targets are unlit (GET3D renders); default Lambert"
     )
