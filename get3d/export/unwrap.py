@@ -7,8 +7,8 @@ about 9 s with its defaults, 1M faces take hours: user_needs.md §7). Two guards
   (:func:`decimate_clustering`): vertices are snapped to a uniform grid whose cell is chosen so
   that at most ``max_faces`` faces survive, each cell's vertices are merged into their mean, and
   collapsed or duplicated faces are dropped;
-* the chart area is capped at ``1 / min_charts`` of the mesh area, which caps the cost of growing
-  one chart (GET3D's meshes are smooth, so uncapped charts grow very large).
+* on large meshes the chart area is capped at ``1 / min_charts`` of the mesh area, which caps the
+  cost of growing one chart (GET3D's meshes are smooth, so uncapped charts grow very large).
 """
 
 from __future__ import annotations
@@ -142,7 +142,9 @@ def unwrap(
         max_faces: face budget before unwrapping (None: never simplify; xatlas may then take
             minutes on meshes beyond ~50k faces).
         padding: gap between charts in atlas texels (the atlas is about 1k texels wide).
-        min_charts: caps each chart's area at ``1 / min_charts`` of the total (speed; 0: no cap).
+        min_charts: caps each chart's area at ``1 / min_charts`` of the total, for speed, on meshes
+            of at least ``256 * min_charts`` faces (smaller ones get ``F // 256`` as the divisor,
+            below 512 faces no cap; 0: never cap).
 
     Returns:
         :class:`UVLayout` on the device of ``vertices``.
@@ -166,10 +168,11 @@ def unwrap(
     atlas = xatlas.Atlas()
     atlas.add_mesh(v, f)
     chart_options = xatlas.ChartOptions()
-    if min_charts:
+    n_cap = min(min_charts, f.shape[0] // 256)  # small meshes are fast: no cap, fewer seams
+    if n_cap >= 2:
         tri = v[f.astype(np.int64)]
         area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum()
-        chart_options.max_chart_area = float(area) / min_charts
+        chart_options.max_chart_area = float(area) / n_cap
     pack_options = xatlas.PackOptions()
     pack_options.padding = padding
     atlas.generate(chart_options=chart_options, pack_options=pack_options)
