@@ -12,7 +12,10 @@ about half of a square frame, at 256^2, 512^2 and 1024^2.
   (``apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri``); skipped with a message otherwise.
 
 Each configuration runs in a fresh subprocess so that its peak resident memory (above the
-process's baseline after setup) can be reported. Prints median seconds and ratios.
+process's baseline after setup) can be reported. Prints median seconds and ratios, and the ratio
+of CPU time (all threads) of the forward passes, which is robust to other load on the machine.
+On a busy machine, prefer ``--threads 1`` (or ``OMP_WAIT_POLICY=PASSIVE``): OpenMP's spinning
+barriers make multi-threaded PyTorch many times slower when its cores are oversubscribed.
 
 Usage::
 
@@ -77,14 +80,16 @@ def clip_positions(verts):
     return (torch.cat([cam, torch.ones(len(cam), 1)], 1) @ proj.T)[None].contiguous()
 
 
-def _median_time(fn, repeats: int) -> float:
+def _median_time(fn, repeats: int) -> tuple[float, float]:
+    """Median wall-clock seconds and median CPU seconds (all threads of the process) of ``fn``."""
     fn()  # warm-up
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return sorted(wall)[len(wall) // 2], sorted(cpu)[len(cpu) // 2]
 
 
 def _peak_mb(baseline_kb: int) -> float:
@@ -129,7 +134,7 @@ def worker_torch(mesh: str, res: int, mode: str, repeats: int) -> dict:
                 loss = loss + mask.mean()
             loss.backward()
 
-    out["seconds"] = _median_time(step, repeats)
+    out["seconds"], out["cpu_seconds"] = _median_time(step, repeats)
     out["peak_mb"] = _peak_mb(baseline)
     return out
 
@@ -182,7 +187,7 @@ def worker_gl(mesh: str, res: int, repeats: int) -> dict:
 
     img = step()
     out = {"renderer": renderer, "coverage": float((img[..., 3] > 0).mean())}
-    out["seconds"] = _median_time(step, repeats)
+    out["seconds"], out["cpu_seconds"] = _median_time(step, repeats)
     out["peak_mb"] = _peak_mb(baseline)
     return out
 
@@ -238,6 +243,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     gl_note = None
+    cpu_ratios: list[str] = []
     for mesh in args.meshes:
         for res in args.sizes:
             fwd = _run(["torch", mesh, str(res), "fwd", "--repeats", str(args.repeats)], args.threads)
@@ -254,6 +260,7 @@ def main() -> None:
             cells = [f"{mesh:>5} {res:>5} | {fwd['seconds'] * 1e3:8.1f}ms {fwd['peak_mb']:5.0f}MB |"]
             if isinstance(gl, dict):
                 ratio = fwd["seconds"] / gl["seconds"]
+                cpu_ratios.append(f"{mesh} {res}: {fwd['cpu_seconds'] / gl['cpu_seconds']:.2f}x")
                 cells.append(f" {gl['seconds'] * 1e3:8.1f}ms {gl['peak_mb']:5.0f}MB | {ratio:5.2f}x |")
             else:
                 cells.append(f" {'n/a':>10} {'':>7} | {'n/a':>6} |")
@@ -266,6 +273,8 @@ def main() -> None:
             if isinstance(gl, dict) and "coverage" in gl:
                 cov_note = f"coverage torch {fwd['coverage']:.3f} / gl {gl['coverage']:.3f}; {gl['renderer']}"
                 print(f"{'':>12}  ({cov_note}; torch threads {fwd['threads']})")
+    if cpu_ratios:
+        print("forward CPU-time ratio torch/llvmpipe (robust to other load): " + ", ".join(cpu_ratios))
     if gl_note:
         print(f"llvmpipe anchor skipped: {gl_note}")
         print("  install: pip install moderngl; apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri")

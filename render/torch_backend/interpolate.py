@@ -23,15 +23,18 @@ class _Blend(torch.autograd.Function):
     @staticmethod
     def forward(ctx, table, rast, row, pix):
         n_pix = rast.numel() // 4
+        n_chan = table.shape[-1]
         flat = rast.detach().reshape(n_pix, 4)
-        uv = flat.index_select(0, pix)[:, :2].to(table.dtype)
-        u, v = uv[:, 0:1], uv[:, 1:2]
-        a = table.detach().index_select(0, row)  # [n, 3, C]
-        val = torch.addcmul(torch.addcmul(a[:, 2] * (1.0 - u - v), u, a[:, 0]), v, a[:, 1])
-        ctx.save_for_backward(table, uv, row, pix)
+        u = flat[:, 0].index_select(0, pix).to(table.dtype)
+        v = flat[:, 1].index_select(0, pix).to(table.dtype)
+        w = 1.0 - u - v
+        # corner attributes as rows [3 C, n] (contiguous per channel), blended in place
+        a = table.detach().permute(1, 2, 0).reshape(3 * n_chan, -1).index_select(1, row)
+        val = a[2 * n_chan :].mul_(w).addcmul_(a[:n_chan], u).addcmul_(a[n_chan : 2 * n_chan], v)
+        ctx.save_for_backward(table, torch.stack([u, v], dim=1), row, pix)
         ctx.rast_meta = (rast.shape, rast.dtype)
         ctx.set_materialize_grads(False)
-        return table.new_zeros(n_pix, table.shape[-1]).index_copy_(0, pix, val)
+        return table.new_zeros(n_pix, n_chan).index_copy_(0, pix, val.t())
 
     @staticmethod
     def backward(ctx, g_out):
