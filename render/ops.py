@@ -364,6 +364,4 @@ def texture(
         if name not in accepted:
             raise NotImplementedError(f"texture: the torch backend does not support {name} (mipmapping)")
         kwargs[name] = value
-    if filter_mode == "auto" and "uv_da" not in kwargs and "mip_level_bias" not in kwargs:
-        filter_mode = "linear"
     return texture_torch(tex, uv, filter_mode=filter_mode, boundary_mode=boundary_mode, **kwargs)

@@ -83,3 +83,30 @@ def test_ops_dispatch_to_torch_on_cpu():
 def test_public_exports():
     for name in ("rasterize", "interpolate", "antialias", "texture", "make_context", "Backend"):
         assert name in render.__all__ and hasattr(render, name)
+
+
+def test_texture_and_antialias_dispatch_to_the_torch_backend():
+    from render.torch_backend.antialias import antialias_torch
+    from render.torch_backend.texture import texture_torch
+
+    g = torch.Generator().manual_seed(0)
+    tex = torch.rand(1, 4, 5, 3, generator=g)
+    uv = torch.rand(2, 6, 6, 2, generator=g)
+    assert torch.equal(render.texture(tex, uv), texture_torch(tex, uv, "auto", "wrap"))
+    assert torch.equal(
+        render.texture(tex, uv, filter_mode="nearest", boundary_mode="clamp"),
+        texture_torch(tex, uv, "nearest", "clamp"),
+    )
+    with pytest.raises(NotImplementedError, match="mip"):
+        render.texture(tex, uv, mip=[tex])
+    with pytest.raises(ValueError, match="filter_mode must be one of"):
+        render.texture(tex, uv, filter_mode="cubic")
+    ctx = render.make_context("torch")
+    pos = torch.tensor([[[-0.5, -0.5, 0, 1], [0.5, -0.5, 0, 1], [0, 0.5, 0, 1]]])
+    tri = torch.tensor([[0, 1, 2]])
+    rast, _ = render.rasterize(ctx, pos, tri, (8, 8))
+    mask = rast[..., 3:].clamp(0, 1)
+    assert torch.equal(render.antialias(mask, rast, pos, tri), antialias_torch(mask, rast, pos, tri))
+    # an empty mesh leaves the colour unchanged
+    empty = torch.zeros(0, 3, dtype=torch.int64)
+    assert torch.equal(render.antialias(mask, rast * 0, pos, empty), mask)
