@@ -29,6 +29,7 @@ setup(
         "pyyaml>=6.0",
         "xatlas>=0.0.9",
     ],
+    entry_points={"console_scripts": ["get3d = get3d.cli:main"]},
     extras_require={
         "cuda": ["diffrp-nvdiffrast>=0.3"],
         "dev": ["pytest>=8.0", "ruff>=0.6", "scipy>=1.10"],
