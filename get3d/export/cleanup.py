@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from torch import Tensor
 
 __all__ = ["CleanupReport", "cleanup_mesh"]
@@ -83,6 +81,9 @@ def cleanup_mesh(
     n_min = min_component_faces
     if isinstance(n_min, bool) or not isinstance(n_min, int) or n_min < 0:
         raise ValueError(f"min_component_faces: expected a non-negative int, got {min_component_faces!r}")
+    from scipy.sparse import coo_matrix  # scipy is optional (the [dev] extra); only clean-up needs it
+    from scipy.sparse.csgraph import connected_components
+
     v = vertices.detach().cpu().double().numpy()
     f = faces.cpu().numpy().astype(np.int64)
     n_faces_in = f.shape[0]
