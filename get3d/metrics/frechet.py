@@ -1,7 +1,9 @@
 """Fréchet and kernel distances between feature sets (FID, KID), as StyleGAN/GET3D compute them.
 
-* FID ``= |mu_g - mu_r|^2 + Tr(S_g + S_r - 2 (S_g S_r)^(1/2))`` with the unbiased covariances
-  (``np.cov`` semantics, as StyleGAN's ``compute_feature_stats``). The trace of the matrix
+* FID ``= |mu_g - mu_r|^2 + Tr(S_g + S_r - 2 (S_g S_r)^(1/2))`` with the covariances that
+  StyleGAN's ``FeatureStats.get_mean_cov`` (and so GET3D) uses: ``E[x x^T] - mu mu^T``, divided
+  by ``n`` (pytorch-fid's ``np.cov`` divides by ``n - 1``; the difference vanishes for 50k
+  images but not for a few hundred). The trace of the matrix
   square root is computed from the eigenvalues of the symmetric PSD matrix
   ``S_r^(1/2) S_g S_r^(1/2)``, which has the same spectrum as ``S_g S_r``: no complex parts, no
   ``scipy`` needed, equal to ``scipy.linalg.sqrtm`` to rounding.
@@ -39,7 +41,7 @@ class FeatureStats:
 
     Attributes:
         mean: float64 ``[d]``.
-        cov: float64 ``[d, d]`` unbiased covariance (divided by ``n - 1``).
+        cov: float64 ``[d, d]`` covariance divided by ``n`` (StyleGAN's), see the module docstring.
         count: number of feature vectors ``n``.
         features: float32 ``[n, d]`` or None.
     """
@@ -55,7 +57,7 @@ class FeatureStats:
         x = _as_features("features", features)
         mean = x.mean(0)
         centred = x - mean
-        cov = centred.T @ centred / (x.shape[0] - 1)
+        cov = centred.T @ centred / x.shape[0]
         kept = x.astype(np.float32) if keep_features else None
         return cls(mean=mean, cov=cov, count=int(x.shape[0]), features=kept)
 

@@ -11,7 +11,7 @@ from get3d.metrics.frechet import FeatureStats, frechet_distance, kernel_distanc
 
 def _scipy_fid(x: np.ndarray, y: np.ndarray) -> float:
     mu1, mu2 = x.mean(0), y.mean(0)
-    s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    s1, s2 = np.cov(x, rowvar=False, bias=True), np.cov(y, rowvar=False, bias=True)  # StyleGAN: / n
     root = scipy.linalg.sqrtm(s1 @ s2)
     return float(np.real(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * root)))
 
@@ -50,10 +50,10 @@ def test_fid_hand_cases():
     assert frechet_distance(a, b) == pytest.approx(4 * (2 - 3) ** 2)
 
 
-def test_feature_stats_unbiased_covariance_and_checks():
+def test_feature_stats_covariance_divides_by_n_as_stylegan_and_checks():
     x = np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]])
     s = FeatureStats.from_features(x, keep_features=True)
-    np.testing.assert_allclose(s.cov, np.cov(x, rowvar=False))
+    np.testing.assert_allclose(s.cov, x.T @ x / 3 - np.outer(x.mean(0), x.mean(0)))  # E[xx^T] - mu mu^T
     assert s.count == 3 and s.features.dtype == np.float32
     with pytest.raises(ValueError, match="features"):
         FeatureStats.from_features(x[:1])
