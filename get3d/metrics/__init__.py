@@ -6,6 +6,7 @@
 * :mod:`~get3d.metrics.frechet`: FID and KID from features.
 * :mod:`~get3d.metrics.inception`: Inception-v3 pool features from a local weights file.
 * :mod:`~get3d.metrics.stats`: the real-statistics cache.
+* :mod:`~get3d.metrics.protocol`: the typed protocol, style mixing, generated/real samplers.
 * :mod:`~get3d.metrics.evaluate`: :func:`run_eval` (generation protocol, JSON report).
 
 Command line: ``python -m get3d.metrics eval --help``.

@@ -1,48 +1,46 @@
 """Evaluate a generator with GET3D's frozen protocol: FID, KID, COV-CD, MMD-CD, 1-NNA-CD.
 
-Image metrics (get3d_spec.md §10.1):
-
-* generated: per image a fresh texture z and geometry z, mapped with ``psi = 1.0`` and **style
-  mixing** (probability 0.9, per stream, cutoff ``~ U{1, ..., num_ws - 1}``, from another fresh z,
-  drawn per image as GET3D's ``batch_gen = 1``), a camera from the training distribution
-  (:func:`render.sample_cameras`), rendered at the generator's resolution; **RGB only**, quantised as
-  ``uint8(clamp(x * 127.5 + 128, 0, 255))``;
-* real: every view of every shape of the split (first ``max_real`` in data-set order), the masked
-  RGB with a black background, at the same resolution, quantised back to the PNG's uint8 values;
-* Inception-v3 pool features (:mod:`get3d.metrics.inception`); real statistics are cached
-  (:mod:`get3d.metrics.stats`) per data set, protocol and network.
-
-Geometry metrics (§10.2): ``gen_per_ref x n_ref`` generated shapes (psi 1.0, style mixing, the
-geometry path only; shapes whose raw SDF has no sign change are skipped and counted, as GET3D skips
-empty meshes) against the ground-truth meshes of the split, through
-:mod:`get3d.metrics.geometry`.
+:func:`run_eval` generates images and shapes as :mod:`get3d.metrics.protocol` specifies (psi 1.0
+with style mixing, training cameras, RGB only, uint8 quantisation; geometry path, empty shapes
+skipped), extracts Inception-v3 pool features (:mod:`get3d.metrics.inception`) with real
+statistics cached per data set, protocol and network (:mod:`get3d.metrics.stats`), and scores
+shapes against the split's ground-truth meshes (:mod:`get3d.metrics.geometry`).
 
 Every number the result depends on is written to the report (``protocol``), and every departure
 from the paper's protocol is listed in ``deviations``. Randomness comes from one seeded generator
-per stream, so a run is reproducible.
+per stream, so a run is reproducible. The JSON report is written atomically.
 """
 
 from __future__ import annotations
 
-import enum
 import json
-import math
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from get3d.networks import Generator, GeneratorConfig, Latents, load_official_checkpoint
-from render.camera import CameraDistribution, sample_cameras
+from get3d.networks import Generator, GeneratorConfig, load_official_checkpoint
 
 from .frechet import FeatureStats, frechet_distance, kernel_distance
-from .geometry import GeometryProtocol, GeometryScores, Role, geometry_scores, surface_point_cloud
+from .geometry import GeometryProtocol, geometry_scores
 from .inception import FeatureExtractor, load_inception
+from .protocol import (
+    PAPER_NUM_IMAGES,
+    PAPER_RESOLUTION,
+    EvalConfig,
+    EvalReport,
+    Metric,
+    generate_images,
+    generate_point_clouds,
+    mix_latents,
+    quantize_generated,
+    real_images,
+    reference_point_clouds,
+)
 from .stats import cached_stats, dataset_fingerprint, default_cache_dir
 
 __all__ = [
@@ -53,314 +51,12 @@ __all__ = [
     "generate_point_clouds",
     "mix_latents",
     "procedural_eval_inputs",
+    "quantize_generated",
     "real_images",
     "reference_point_clouds",
     "run_eval",
     "write_json_atomic",
 ]
-
-PAPER_NUM_IMAGES = 50_000
-PAPER_RESOLUTION = 1024
-
-
-class Metric(enum.Enum):
-    """Metrics :func:`run_eval` computes (``cov_mmd`` also gives 1-NNA unless disabled)."""
-
-    FID = "fid"
-    KID = "kid"
-    COV_MMD = "cov_mmd"
-
-
-@dataclass(frozen=True)
-class EvalConfig:
-    """The protocol. Defaults are the paper's; any change is recorded in the report's deviations.
-
-    Attributes:
-        metrics: which metrics to compute.
-        num_images: generated images for FID/KID (50,000, GET3D's ``fid50k``).
-        max_real: cap on real images, first in data-set order (50,000).
-        resolution: image side for generated and real images (None: the generator's).
-        camera_distribution: the training camera distribution (GET3D's ``--data_camera_mode``).
-        truncation_psi: 1.0. style_mixing_prob: 0.9.
-        seed: seed of latents, cameras and mixing.
-        batch_size: images or shapes generated per forward pass (does not change the result).
-        kid_subsets, kid_subset_size: StyleGAN's KID estimator (100 subsets of at most 1000).
-        geometry: :class:`GeometryProtocol` (extent 1.0, 2048 points, seed 41, 5 per reference).
-        nna: also compute 1-NNA-CD.
-        skip_empty: skip generated shapes whose SDF has no sign change (GET3D skips empty meshes).
-        workers: processes for the Chamfer matrices (0: in-process).
-    """
-
-    metrics: tuple[Metric, ...] = (Metric.FID, Metric.KID, Metric.COV_MMD)
-    num_images: int = PAPER_NUM_IMAGES
-    max_real: int = PAPER_NUM_IMAGES
-    resolution: int | None = None
-    camera_distribution: CameraDistribution = CameraDistribution.SHAPENET_CAR
-    truncation_psi: float = 1.0
-    style_mixing_prob: float = 0.9
-    seed: int = 0
-    batch_size: int = 4
-    kid_subsets: int = 100
-    kid_subset_size: int = 1000
-    geometry: GeometryProtocol = field(default_factory=GeometryProtocol)
-    nna: bool = True
-    skip_empty: bool = True
-    workers: int = 0
-
-    def __post_init__(self) -> None:
-        metrics = tuple(Metric(m) for m in self.metrics)
-        if not metrics or len(set(metrics)) != len(metrics):
-            raise ValueError(f"metrics: expected distinct Metric values, got {self.metrics!r}")
-        object.__setattr__(self, "metrics", metrics)
-        object.__setattr__(self, "camera_distribution", CameraDistribution(self.camera_distribution))
-        for name in ("num_images", "max_real", "batch_size", "kid_subsets", "kid_subset_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive int, got {value!r}")
-        if self.num_images < 2:
-            raise ValueError(
-                f"num_images: expected >= 2 (a covariance needs two samples), got {self.num_images}"
-            )
-        if self.resolution is not None and (
-            isinstance(self.resolution, bool) or not isinstance(self.resolution, int) or self.resolution < 8
-        ):
-            raise ValueError(f"resolution: expected None or an int >= 8, got {self.resolution!r}")
-        if not 0.0 <= self.style_mixing_prob <= 1.0:
-            raise ValueError(f"style_mixing_prob: expected a probability, got {self.style_mixing_prob!r}")
-        if not math.isfinite(self.truncation_psi):
-            raise ValueError(f"truncation_psi: expected a finite number, got {self.truncation_psi!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed: expected a non-negative int, got {self.seed!r}")
-        if not isinstance(self.geometry, GeometryProtocol):
-            raise TypeError(f"geometry: expected a GeometryProtocol, got {type(self.geometry).__name__}")
-        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
-            raise ValueError(f"workers: expected an int >= 0, got {self.workers!r}")
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d["metrics"] = [m.value for m in self.metrics]
-        d["camera_distribution"] = self.camera_distribution.value
-        return d
-
-
-@dataclass(frozen=True)
-class EvalReport:
-    """What :func:`run_eval` measured (None where a metric was not requested).
-
-    Attributes:
-        fid: FID. kid: KID (raw; papers often print x 10^3).
-        geometry: COV-CD (%), MMD-CD (x 10^3), 1-NNA-CD (%), counts.
-        num_images, num_real: images behind FID/KID.
-        empty_skipped: generated shapes skipped as empty.
-        protocol: every setting (config, extractor, data paths, resolution).
-        deviations: departures from the paper's protocol, in words.
-        seconds: wall time per stage.
-    """
-
-    fid: float | None
-    kid: float | None
-    geometry: GeometryScores | None
-    num_images: int
-    num_real: int
-    empty_skipped: int
-    protocol: dict
-    deviations: tuple[str, ...]
-    seconds: dict
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d["deviations"] = list(self.deviations)
-        return d
-
-
-# ----------------------------------------------------------------------------------------------
-# Latents, images, shapes
-# ----------------------------------------------------------------------------------------------
-
-
-def _mix(ws: torch.Tensor, other: torch.Tensor, prob: float, gen: torch.Generator) -> torch.Tensor:
-    """Per sample: with probability ``prob`` replace ``ws[:, cutoff:]`` by ``other``, cutoff ~ U{1..L-1}."""
-    b, layers, _ = ws.shape
-    if layers < 2 or prob <= 0:
-        return ws
-    cutoff = torch.randint(1, layers, (b,), generator=gen)
-    apply = torch.rand(b, generator=gen) < prob
-    cutoff = torch.where(apply, cutoff, torch.full_like(cutoff, layers)).to(ws.device)
-    take = torch.arange(layers, device=ws.device)[None, :] >= cutoff[:, None]  # [B, L]
-    return torch.where(take[..., None], other, ws)
-
-
-def mix_latents(
-    G: Generator,
-    z_geo: torch.Tensor,
-    z_tex: torch.Tensor,
-    truncation_psi: float = 1.0,
-    style_mixing_prob: float = 0.9,
-    generator: torch.Generator | None = None,
-) -> Latents:
-    """Map ``z_geo, z_tex [B, z_dim]`` with truncation and GET3D's inference style mixing.
-
-    Each stream (texture, geometry) of each sample independently, with probability
-    ``style_mixing_prob``, takes its w's from layer ``cutoff ~ U{1, ..., L-1}`` on from the mapping
-    of another z ~ N(0, I) (not truncated, as GET3D). ``generator`` (CPU) drives every draw.
-    """
-    gen = generator if generator is not None else torch.Generator().manual_seed(0)
-    ws = G.map_latents(z_geo, z_tex, truncation_psi=truncation_psi)
-    if style_mixing_prob <= 0:
-        return ws
-    z2_tex = torch.randn(z_tex.shape, generator=gen).to(z_tex)
-    z2_geo = torch.randn(z_geo.shape, generator=gen).to(z_geo)
-    tex = _mix(ws.tex, G.mapping(z2_tex, None), style_mixing_prob, gen)
-    geo = _mix(ws.geo, G.mapping_geo(z2_geo, None), style_mixing_prob, gen)
-    return Latents(geo=geo, tex=tex)
-
-
-def _device_of(G: Generator) -> torch.device:
-    return next(G.parameters()).device
-
-
-def _latents(G: Generator, n: int, config: EvalConfig, gen: torch.Generator) -> Latents:
-    z_dim = G.config.z_dim
-    device = _device_of(G)
-    z_tex = torch.randn(n, z_dim, generator=gen).to(device)
-    z_geo = torch.randn(n, z_dim, generator=gen).to(device)
-    return mix_latents(G, z_geo, z_tex, config.truncation_psi, config.style_mixing_prob, gen)
-
-
-def quantize_generated(rgb: torch.Tensor) -> torch.Tensor:
-    """GET3D/StyleGAN's ``uint8(clamp(x * 127.5 + 128, 0, 255))`` of RGB in about [-1, 1]."""
-    return (rgb * 127.5 + 128).clamp(0, 255).to(torch.uint8)
-
-
-@torch.no_grad()
-def generate_images(G: Generator, num: int, config: EvalConfig = EvalConfig()) -> Iterator[torch.Tensor]:
-    """Batches of generated uint8 RGB images ``[b, 3, S, S]`` (``num`` in all), protocol §10.1."""
-    gen = torch.Generator().manual_seed(config.seed)
-    res = config.resolution or G.config.image_resolution
-    done = 0
-    while done < num:
-        b = min(config.batch_size, num - done)
-        ws = _latents(G, b, config, gen)
-        cams = sample_cameras(b, config.camera_distribution, generator=gen).to(_device_of(G))
-        yield quantize_generated(G.render(ws, cams, res).rgb)
-        done += b
-
-
-@torch.no_grad()
-def generate_point_clouds(
-    G: Generator, num: int, config: EvalConfig = EvalConfig(), progress: bool = False
-) -> tuple[torch.Tensor, int]:
-    """Protocol point clouds ``[num, P, 3]`` of ``num`` generated shapes, and the number skipped.
-
-    Shapes come from the geometry path with psi and style mixing as :func:`generate_images` (own
-    seed stream). Raises ValueError when more than ``3 num + 16`` draws give fewer than ``num``
-    non-empty shapes.
-    """
-    gen = torch.Generator().manual_seed(config.seed + 1)
-    clouds: list[torch.Tensor] = []
-    skipped = attempts = 0
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=num, desc="generated shapes", unit="shape")
-    while len(clouds) < num:
-        if attempts > 3 * num + 16:
-            raise ValueError(
-                f"generator: only {len(clouds)} non-empty shapes in {attempts} draws (needed {num}); "
-                "it produces empty shapes (pass skip_empty=False to score GET3D's fallback shapes)"
-            )
-        b = min(config.batch_size, num - len(clouds))
-        ws = _latents(G, b, config, gen)
-        planes = G.triplanes(ws)
-        geometry = G.grid_geometry(planes, ws)
-        meshes = G.meshes(geometry)
-        attempts += b
-        for i, mesh in enumerate(meshes):
-            empty = mesh.faces.shape[0] == 0 or (config.skip_empty and bool(geometry.empty[i]))
-            if empty or len(clouds) >= num:
-                skipped += int(empty)
-                continue
-            clouds.append(
-                surface_point_cloud(
-                    mesh.vertices, mesh.faces, config.geometry, role=Role.GENERATED, index=len(clouds)
-                )
-            )
-            if bar is not None:
-                bar.update(1)
-    if bar is not None:
-        bar.close()
-    return torch.stack(clouds), skipped
-
-
-def real_images(
-    data_dir: str | os.PathLike,
-    camera_root: str | os.PathLike | None,
-    resolution: int,
-    *,
-    split_file: str | os.PathLike | None = None,
-    max_real: int = PAPER_NUM_IMAGES,
-    batch_size: int = 16,
-) -> tuple[Iterator[torch.Tensor], int, list[Path]]:
-    """The real views as uint8 RGB batches ``[b, 3, S, S]`` (masked, black background).
-
-    Returns:
-        ``(batches, count, files)``: the iterator, the number of images it yields and their files.
-    """
-    from get3d.data import MultiviewDataset
-
-    dataset = MultiviewDataset(data_dir, camera_root, resolution=resolution, split_file=split_file)
-    count = min(len(dataset), max_real)
-    files = [Path(r.image) for r in dataset.records[:count]]
-
-    def batches() -> Iterator[torch.Tensor]:
-        for start in range(0, count, batch_size):
-            images = torch.stack([dataset[i].image for i in range(start, min(count, start + batch_size))])
-            yield ((images + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
-
-    return batches(), count, files
-
-
-def reference_point_clouds(
-    mesh_dir: str | os.PathLike,
-    protocol: GeometryProtocol | None = None,
-    *,
-    shape_ids: Sequence[str] | None = None,
-) -> tuple[torch.Tensor, list[str]]:
-    """Protocol point clouds ``[n_ref, P, 3]`` of the ground-truth meshes under ``mesh_dir``.
-
-    Args:
-        mesh_dir: folder of mesh files (:func:`get3d.data.meshes.find_meshes` naming).
-        shape_ids: restrict to these ids (e.g. a test split); every id must have a mesh.
-
-    Returns:
-        ``(clouds, ids)`` in sorted id order (reference ``k`` uses index ``k`` of its random stream).
-    """
-    from get3d.data.meshes import find_meshes, load_mesh
-
-    protocol = GeometryProtocol() if protocol is None else protocol
-    found = find_meshes(mesh_dir)
-    ids = sorted(found) if shape_ids is None else sorted(shape_ids)
-    missing = [i for i in ids if i not in found]
-    if missing:
-        raise ValueError(
-            f"mesh_dir: no mesh for shape ids {missing[:5]} (of {len(missing)}) under {mesh_dir}"
-        )
-    if not ids:
-        raise ValueError(f"mesh_dir: expected at least one reference mesh under {mesh_dir}, found none")
-    clouds = []
-    for k, shape_id in enumerate(ids):
-        mesh = load_mesh(found[shape_id])
-        clouds.append(
-            surface_point_cloud(
-                torch.from_numpy(mesh.vertices),
-                torch.from_numpy(mesh.faces),
-                protocol,
-                role=Role.REFERENCE,
-                index=k,
-            )
-        )
-    return torch.stack(clouds), ids
 
 
 def _features(
@@ -430,7 +126,7 @@ def run_eval(
     split_file: str | os.PathLike | None = None,
     mesh_dir: str | os.PathLike | None = None,
     inception: FeatureExtractor | str | os.PathLike | None = None,
-    config: EvalConfig = EvalConfig(),
+    config: EvalConfig | None = None,
     generator_config: GeneratorConfig | None = None,
     output: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None | bool = True,
@@ -447,7 +143,7 @@ def run_eval(
         mesh_dir: ground-truth meshes for COV/MMD/1-NNA; with ``split_file`` only its ids are used.
         inception: a loaded :class:`~get3d.metrics.inception.FeatureExtractor` or a weights path
             (None: the default path; a clear error when absent). Only needed for FID/KID.
-        config: the protocol (:class:`EvalConfig`).
+        config: the protocol (:class:`EvalConfig`; default: the paper's).
         output: JSON report path (written atomically).
         cache_dir: real-statistics cache (True: the default folder; None/False: no cache).
         device: where the generator and Inception run.
@@ -456,6 +152,7 @@ def run_eval(
     Returns:
         :class:`EvalReport`.
     """
+    config = EvalConfig() if config is None else config
     if not isinstance(config, EvalConfig):
         raise TypeError(f"config: expected an EvalConfig, got {type(config).__name__}")
     device = torch.device(device)
