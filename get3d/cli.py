@@ -37,10 +37,6 @@ _DELEGATED = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with flag-naming messages for our own checks (``parser.error('--psi: ...')``)."""
-
-
 def _positive_int(flag: str) -> Callable[[str], int]:
     def convert(text: str) -> int:
         try:
@@ -94,7 +90,7 @@ def _add_export_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="get3d", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="get3d", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("doctor", help="print versions, chosen backends and optional packages")
     for name, target in _DELEGATED.items():
