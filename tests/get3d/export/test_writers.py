@@ -188,3 +188,25 @@ def test_images(tmp_path):
     assert gif.n_frames == 6 and gif.size == (5, 4)
     with pytest.raises(ValueError, match="rows, cols"):
         image_grid(imgs, 2, 2)
+
+
+def test_glb_uses_uint32_indices_beyond_65535_vertices(tmp_path):
+    from get3d.export import TexturedMesh, glb_bytes
+
+    n = 70_000
+    g = torch.Generator().manual_seed(0)
+    verts = torch.rand(n, 3, generator=g)
+    faces = torch.stack([torch.arange(0, n - 2), torch.arange(1, n - 1), torch.arange(2, n)], 1)[::7]
+    tm = TexturedMesh(
+        vertices=verts,
+        faces=faces,
+        normals=torch.nn.functional.normalize(verts, dim=1),
+        uvs=torch.rand(n, 2, generator=g),
+        uv_faces=faces.clone(),
+        uv_vertex=torch.arange(n),
+        texture=torch.rand(3, 8, 8, generator=g),
+    )
+    (tmp_path / "big.glb").write_bytes(glb_bytes(tm))
+    doc, binary, _ = read_glb(tmp_path / "big.glb")
+    assert doc["accessors"][0]["componentType"] == 5125
+    assert np.array_equal(accessor(doc, binary, 0).reshape(-1, 3), faces.numpy())
