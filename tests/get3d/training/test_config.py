@@ -65,8 +65,15 @@ def test_bad_cli_override_is_named(override: str, key: str):
 def test_cli_overrides_are_typed_and_applied_together():
     c = apply_overrides(
         TrainConfig(),
-        ["generator.image_resolution=64", "discriminator.image_resolution=64", "loss.gamma_mask=null",
-         "loss.gamma=1e2", "data.source=builtin", "data.builtin_categories=[car]", "max_minutes=2"],
+        [
+            "generator.image_resolution=64",
+            "discriminator.image_resolution=64",
+            "loss.gamma_mask=null",
+            "loss.gamma=1e2",
+            "data.source=builtin",
+            "data.builtin_categories=[car]",
+            "max_minutes=2",
+        ],
     )
     assert c.generator.image_resolution == c.discriminator.image_resolution == 64
     assert c.loss.gamma == 100.0 and c.loss.gamma_mask is None and c.max_minutes == 2.0
@@ -105,7 +112,9 @@ def test_presets_load(preset: Path):
 def test_default_preset_uses_the_shared_builtin_set():
     c = load_config(REPO / "configs" / "default.yaml")
     shared = ProceduralDatasetConfig()
-    assert c.data.builtin_categories == shared.categories and c.data.builtin_shapes == shared.shapes_per_category
+    assert (
+        c.data.builtin_categories == shared.categories and c.data.builtin_shapes == shared.shapes_per_category
+    )
     assert c.data.builtin_views == shared.views and c.data.builtin_resolution == shared.resolution
     assert DATA.categories == ("chair",)
 

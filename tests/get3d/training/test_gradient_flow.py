@@ -19,11 +19,23 @@ def _norm(module: torch.nn.Module) -> float:
 def nets():
     torch.manual_seed(0)
     cfg = GeneratorConfig(
-        z_dim=8, w_dim=8, mapping_layers=1, triplane_resolution=8, triplane_channels=4, channel_base=64,
-        channel_max=8, mlp_hidden=8, feat_channels=4, tet_res=6, grid_resolution=6, image_resolution=16,
+        z_dim=8,
+        w_dim=8,
+        mapping_layers=1,
+        triplane_resolution=8,
+        triplane_channels=4,
+        channel_base=64,
+        channel_max=8,
+        mlp_hidden=8,
+        feat_channels=4,
+        tet_res=6,
+        grid_resolution=6,
+        image_resolution=16,
     )
     G = Generator(cfg)
-    D = Discriminator(DiscriminatorConfig(image_resolution=16, channel_base=64, channel_max=8, mapping_layers=1, cmap_dim=8))
+    D = Discriminator(
+        DiscriminatorConfig(image_resolution=16, channel_base=64, channel_max=8, mapping_layers=1, cmap_dim=8)
+    )
     return G, D
 
 

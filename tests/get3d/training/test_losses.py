@@ -14,7 +14,9 @@ def _sp(x: float) -> float:
 
 
 def _logits(rgb, mask) -> DiscriminatorLogits:
-    return DiscriminatorLogits(torch.tensor(rgb, dtype=torch.float64)[:, None], torch.tensor(mask, dtype=torch.float64)[:, None])
+    return DiscriminatorLogits(
+        torch.tensor(rgb, dtype=torch.float64)[:, None], torch.tensor(mask, dtype=torch.float64)[:, None]
+    )
 
 
 def test_generator_loss_by_hand():
@@ -27,8 +29,12 @@ def test_generator_loss_by_hand():
 def test_discriminator_loss_by_hand():
     fake, real = _logits([0.5, -1.0], [2.0, 0.0]), _logits([1.5, -0.2], [-2.0, 3.0])
     rgb, mask = discriminator_loss(fake, real)
-    assert torch.allclose(rgb, torch.tensor([_sp(0.5) + _sp(-1.5), _sp(-1.0) + _sp(0.2)], dtype=torch.float64))
-    assert torch.allclose(mask, torch.tensor([_sp(2.0) + _sp(2.0), _sp(0.0) + _sp(-3.0)], dtype=torch.float64))
+    assert torch.allclose(
+        rgb, torch.tensor([_sp(0.5) + _sp(-1.5), _sp(-1.0) + _sp(0.2)], dtype=torch.float64)
+    )
+    assert torch.allclose(
+        mask, torch.tensor([_sp(2.0) + _sp(2.0), _sp(0.0) + _sp(-3.0)], dtype=torch.float64)
+    )
     only_fake, _ = discriminator_loss(fake, None)
     assert torch.allclose(only_fake, torch.tensor([_sp(0.5), _sp(-1.0)], dtype=torch.float64))
     with pytest.raises(ValueError, match="fake, real"):
@@ -77,7 +83,9 @@ def test_r1_by_hand_on_a_toy_discriminator():
 
 def test_r1_matches_autograd_and_is_differentiable_in_d():
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(4, 3, 3), torch.nn.Softplus(), torch.nn.Flatten(), torch.nn.LazyLinear(2))
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(4, 3, 3), torch.nn.Softplus(), torch.nn.Flatten(), torch.nn.LazyLinear(2)
+    )
     net = net.double()
     x = torch.randn(3, 4, 5, 5, dtype=torch.float64)
     net(x)

@@ -45,7 +45,11 @@ def test_two_step_smoke_run_of_every_preset(preset: Path, tiny_cache: Path, tmp_
     written = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert written == config_to_dict(config)
     ckpt = load_checkpoint(result.checkpoint)
-    assert ckpt["step"] == 2 and ckpt["images_seen"] == 8 and set(ckpt) >= {"G", "G_ema", "D", "opt_G", "opt_D", "rng"}
+    assert (
+        ckpt["step"] == 2
+        and ckpt["images_seen"] == 8
+        and set(ckpt) >= {"G", "G_ema", "D", "opt_G", "opt_D", "rng"}
+    )
     snap = Image.open(tmp_path / "run" / "snapshot-00000002.png")
     assert snap.size == (2 * 16, 2 * 16)  # 2 samples; RGB row above silhouette row
     assert (tmp_path / "run" / "curves.png").is_file()
@@ -79,7 +83,9 @@ def test_resume_after_sigkill_is_exact(tiny_cache: Path, tmp_path: Path):
     run = tmp_path / "killed"
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(REPO / "configs" / "default.yaml"), str(run), *overrides],
-        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.time() + 120
     while not (run / "checkpoint-00000002.pt").exists():
@@ -103,8 +109,16 @@ def test_two_processes_match_one(tiny_cache: Path, tmp_path: Path):
     config = load_config(REPO / "configs" / "default.yaml", overrides)
     single = train(config, tmp_path / "one")
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        str(REPO / "train.py"), "--out", str(tmp_path / "two"), *overrides,
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        str(REPO / "train.py"),
+        "--out",
+        str(tmp_path / "two"),
+        *overrides,
     ]
     proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=240, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
