@@ -20,7 +20,7 @@ import bpy
 
 
 def _base_color_image(material):
-    if material is None or not material.use_nodes:
+    if material is None or material.node_tree is None:
         return None
     bsdf = next((n for n in material.node_tree.nodes if n.type == "BSDF_PRINCIPLED"), None)
     if bsdf is None:
