@@ -5,7 +5,8 @@ it projects inside the mask in all views. Here it is made a field on the grid ve
 
     sdf(x) = 2 h (min over views of mask_v(project_v(x)) - 0.5),
 
-with ``mask_v`` sampled bilinearly (points projecting outside an image read 0) and ``h`` the grid's
+with ``mask_v`` sampled bilinearly (points projecting outside an image read the nearest border
+pixel, so an object cut by the frame is not carved where the views cannot see it) and ``h`` the grid's
 median edge length, so the zero level set follows the 0.5 contour of the silhouettes and the
 values stay within one edge length of it. It captures every convex feature and thin part seen
 against the background; concavities are left to the photometric fit.
@@ -59,7 +60,7 @@ def visual_hull_sdf(grid: TetGrid, views: Views, scale: float | None = None) -> 
         ndc = clip[..., :2] / w.clamp_min(1e-8)
         # rendered images have row 0 at NDC y = -1, which is grid_sample's y = -1
         sampled = F.grid_sample(
-            masks, ndc[:, None], mode="bilinear", padding_mode="zeros", align_corners=False
+            masks, ndc[:, None], mode="bilinear", padding_mode="border", align_corners=False
         )
         sampled = torch.where(w[:, None, :, 0] > 0, sampled[:, :, 0], torch.zeros_like(sampled[:, :, 0]))
         lowest = torch.minimum(lowest, sampled[:, 0].min(0).values)

@@ -84,3 +84,14 @@ def test_visual_hull_contains_the_object_and_excludes_the_outside():
     far = (grid.vertices.abs() > 0.4).any(-1)
     assert (sdf[inner] > 0).all() and (sdf[far] < 0).all()
     torch.testing.assert_close(sphere_sdf(grid, 0.3)[grid.center_idx], torch.tensor([0.3]))
+
+
+def test_visual_hull_does_not_carve_what_the_frame_cuts_off():
+    # silhouettes filling every frame (an object larger than the view): nothing can be carved,
+    # including grid corners that project outside the images
+    grid = dmtet.TetGrid.bcc(8)
+    v, f = _box_tensors((0.3, 0.3, 0.3))
+    cams = sample_cameras(4, generator=torch.Generator().manual_seed(2))
+    views = render_target_views(v, f, cams, 24)
+    full = Views(views.images, torch.ones_like(views.masks), views.cameras)
+    assert (visual_hull_sdf(grid, full) > 0).all()
