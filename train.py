@@ -1,4 +1,4 @@
-"""Train GET3D: ``python train.py [--config X.yaml] [key=value ...] [--out DIR] [--resume] [--dry-run]``.
+"""Train GET3D: ``python train.py [--config X.yaml] [key=value ...] [--out DIR] [--resume] ...``.
 
 Without arguments it trains the ``default`` preset (``configs/default.yaml``: a tiny generator on
 the built-in procedural chairs, CPU) into ``runs/default-<UTC timestamp>``, building the data set
@@ -32,13 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", default=None, help="run folder (default: runs/<preset>-<UTC timestamp>)")
     parser.add_argument(
-        "--resume",
-        nargs="?",
-        const=True,
-        default=False,
-        metavar="CHECKPOINT",
-        help="continue the run in --out from its latest checkpoint, or from CHECKPOINT",
+        "--resume", action="store_true", help="continue the run in --out from its latest checkpoint"
     )
+    parser.add_argument("--resume-from", type=Path, default=None, metavar="CHECKPOINT", help="continue from this file")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     parser.add_argument(
         "overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. batch=16 loss.gamma=80"
@@ -51,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         sys.stdout.write(yaml.safe_dump(config_to_dict(config), sort_keys=False))
         return 0
-    if args.resume is not False and args.out is None and args.resume is True:
-        parser.error("--resume: needs --out (the run folder to continue) or a checkpoint path")
+    if args.resume and args.out is None:
+        parser.error("--resume: needs --out (the run folder to continue)")
+    resume = args.resume_from if args.resume_from is not None else args.resume
     preset = Path(args.config).stem
     out = (
         Path(args.out)
@@ -61,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     info = init_distributed(config.device)
     try:
-        result = train(config, out, resume=args.resume, info=info)
+        result = train(config, out, resume=resume, info=info)
     finally:
         cleanup_distributed()
     if info.is_main:

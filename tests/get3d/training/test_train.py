@@ -158,3 +158,16 @@ def test_nonfinite_gradients_are_sanitised_counted_and_logged(tiny_cache: Path, 
     assert rows[-1]["nonfinite_values"] == 2
     for tensor in load_checkpoint(result.checkpoint)["G"].values():
         assert torch.isfinite(tensor).all()
+
+
+def test_train_py_time_limit_then_resume(tiny_cache: Path, tmp_path: Path, capsys):
+    import train as entry
+
+    args = ["--out", str(tmp_path / "run"), *tiny_overrides(tiny_cache), "total_kimg=0.012"]
+    assert entry.main([*args, "max_minutes=1e-6"]) == 0  # stops after its first step, with a checkpoint
+    assert "stopped at step 1" in capsys.readouterr().out
+    assert entry.main([*args, "--resume"]) == 0
+    assert "finished at step 3" in capsys.readouterr().out
+    assert [r["step"] for r in _metrics(tmp_path / "run")] == [1, 2, 3]
+    with pytest.raises(SystemExit):
+        entry.main(["--resume", *tiny_overrides(tiny_cache)])  # --resume needs --out
