@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its latest checkpoint"
     )
-    parser.add_argument("--resume-from", type=Path, default=None, metavar="CHECKPOINT", help="continue from this file")
+    parser.add_argument(
+        "--resume-from", type=Path, default=None, metavar="CHECKPOINT", help="continue from this file"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     parser.add_argument(
         "overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. batch=16 loss.gamma=80"
