@@ -229,8 +229,8 @@ def _sample(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     import torch
     from tqdm.auto import tqdm
 
-    from get3d.export import image_grid, write_gif, write_png
-    from get3d.sampling import export_sample, render_turntable, sample_latents
+    from get3d.export import image_grid, save_textured_mesh, write_gif, write_png
+    from get3d.sampling import render_turntable, sample_latents, textured_mesh_of
     from render.camera import SNAPSHOT_VIEW
 
     formats = _formats(parser, args.export)
@@ -273,21 +273,16 @@ def _sample(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         out / "latents.pt",
     )
     max_faces = args.max_faces or None
-    jobs = [(k, fmt) for k in range(args.num) for fmt in formats]
-    for k, fmt in tqdm(jobs, desc="export", disable=not progress or not jobs):
-        try:
-            written += export_sample(
-                G,
-                lat.ws,
-                k,
-                out / f"sample_{k:03d}.{fmt}",
-                texture_size=args.texture_size,
-                max_faces=max_faces,
-                material=_material(args),
-                backend=args.backend,
+    for k in tqdm(range(args.num) if formats else [], desc="export", disable=not progress):
+        try:  # unwrap and bake once, write every format
+            mesh = textured_mesh_of(
+                G, lat.ws, k, texture_size=args.texture_size, max_faces=max_faces, backend=args.backend
             )
         except ValueError as err:
             print(f"sample {k}: skipped ({err})", file=sys.stderr)
+            continue
+        for fmt in formats:
+            written += save_textured_mesh(out / f"sample_{k:03d}.{fmt}", mesh, _material(args))
     print(
         f"wrote {len(written)} files to {out} (grid.png, latents.pt"
         f"{', turntable GIFs' if not args.no_turntable else ''}{', meshes' if formats else ''})"
