@@ -159,7 +159,11 @@ def _train(
             yaml.safe_dump(config_to_dict(config), sort_keys=False), encoding="utf-8"
         )
 
+    if info.distributed and not info.is_main:  # rank 0 builds a missing built-in set alone
+        torch.distributed.barrier()
     dataset, val_refs = build_dataset(config, progress=config.progress and info.is_main)
+    if info.distributed and info.is_main:
+        torch.distributed.barrier()
     schedule = RealSchedule(len(dataset), config.batch, config.seed)
 
     torch.manual_seed(config.seed)
@@ -174,7 +178,7 @@ def _train(
     counters = {"nonfinite_steps": 0, "nonfinite_values": 0}
     source = manager.latest() if resume is True else (Path(resume) if resume else None)
     if source is not None:
-        ckpt = load_checkpoint(source, map_location=device)
+        ckpt = load_checkpoint(source)  # on the CPU: RNG states must stay there; modules copy
         G.load_state_dict(ckpt["G"])
         G_ema.load_state_dict(ckpt["G_ema"])
         D.load_state_dict(ckpt["D"])
