@@ -211,6 +211,7 @@ def _train(
             ws = G_ema.map_latents(grid_z[0].to(device), grid_z[1].to(device))
             out = G_ema.render(ws, grid_cams)
         snapshot_grid(out.rgb, out.mask).save(run_dir / f"snapshot-{at:08d}.png")
+        _write_curves(metrics_path, run_dir / "curves.png")
 
     def save(at: int, metric: float | None = None) -> Path | None:
         path = None
