@@ -385,5 +385,12 @@ def _write_curves(metrics_path: Path, out: Path) -> None:
         json.loads(line) for line in metrics_path.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
     keys = ["G/loss", "D/loss", "G/adv_mask", "D/loss_mask"]
-    series = {k: [(r["step"], r[k]) for r in rows if k in r] for k in keys}
-    plot_curves(series, out, title="GET3D training losses")
+    window = max(1, len(rows) // 50)
+    series = {}
+    for k in keys:
+        pts = [(r["step"], r[k]) for r in rows if k in r]
+        series[k] = [  # moving mean over the last `window` logged values
+            (x, sum(y for _, y in pts[max(0, i - window + 1) : i + 1]) / (i + 1 - max(0, i - window + 1)))
+            for i, (x, _) in enumerate(pts)
+        ]
+    plot_curves(series, out, title=f"GET3D training losses (moving mean over {window} log lines)")
