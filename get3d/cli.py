@@ -229,7 +229,7 @@ def _sample(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     import torch
     from tqdm.auto import tqdm
 
-    from get3d.export import image_grid, save_textured_mesh, write_gif, write_png
+    from get3d.export import atomic_files, image_grid, save_textured_mesh, write_gif, write_png
     from get3d.sampling import render_turntable, sample_latents, textured_mesh_of
     from render.camera import SNAPSHOT_VIEW
 
@@ -242,6 +242,7 @@ def _sample(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     progress = not args.no_progress
+    written: list[Path] = []
     if args.no_turntable:
         frames = render_turntable(
             G,
@@ -258,20 +259,22 @@ def _sample(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         )
         snap = frames[:, SNAPSHOT_VIEW]
         for k in range(args.num):
-            write_gif(out / f"sample_{k:03d}_turntable.gif", frames[k])
+            written.append(write_gif(out / f"sample_{k:03d}_turntable.gif", frames[k]))
     rows, cols = _grid_shape(args.num)
     padded = torch.cat([snap, snap.new_ones(rows * cols - args.num, *snap.shape[1:])])
-    written = [write_png(out / "grid.png", image_grid(padded, rows, cols))]
-    torch.save(
-        {
-            "z_geo": lat.z_geo.cpu(),
-            "z_tex": lat.z_tex.cpu(),
-            "psi": lat.psi,
-            "geo_seed": args.geo_seed,
-            "tex_seed": args.geo_seed + 1 if args.tex_seed is None else args.tex_seed,
-        },
-        out / "latents.pt",
-    )
+    written.append(write_png(out / "grid.png", image_grid(padded, rows, cols)))
+    with atomic_files([out / "latents.pt"]) as (tmp,):
+        torch.save(
+            {
+                "z_geo": lat.z_geo.cpu(),
+                "z_tex": lat.z_tex.cpu(),
+                "psi": lat.psi,
+                "geo_seed": args.geo_seed,
+                "tex_seed": args.geo_seed + 1 if args.tex_seed is None else args.tex_seed,
+            },
+            tmp,
+        )
+    written.append(out / "latents.pt")
     max_faces = args.max_faces or None
     for k in tqdm(range(args.num) if formats else [], desc="export", disable=not progress):
         try:  # unwrap and bake once, write every format
