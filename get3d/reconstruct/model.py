@@ -124,7 +124,7 @@ class ColorMLP(nn.Module):
 
     def __init__(
         self, hidden: int = 64, layers: int = 2, octaves: int = 4, generator: torch.Generator | None = None
-    ):
+    ) -> None:
         super().__init__()
         if layers < 1 or hidden < 1 or octaves < 0:
             raise ValueError(
