@@ -56,7 +56,8 @@ def _measure(name: str, repeats: int, texture_size: int, max_faces: int, threads
             lat = sample_latents(G, 1, geo_seed=seed, psi=0.7)
             one = Latents(geo=lat.ws.geo, tex=lat.ws.tex)
             with torch.no_grad():
-                mesh = G.meshes(G.grid_geometry(G.triplanes(one), one))[0]
+                planes = G.triplanes(one)
+                mesh = G.meshes(G.grid_geometry(planes, one))[0]
             t1 = time.perf_counter()
             seed += 1
             if mesh.faces.shape[0] == 0:
@@ -64,7 +65,7 @@ def _measure(name: str, repeats: int, texture_size: int, max_faces: int, threads
             tm = texture_mesh(
                 mesh.vertices,
                 mesh.faces,
-                generator_color_fn(G, one),
+                generator_color_fn(G, one, planes=planes),
                 texture_size=texture_size,
                 max_faces=max_faces,
             )

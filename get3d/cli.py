@@ -374,7 +374,8 @@ def _export(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     i = args.index
     one = Latents(geo=lat.ws.geo[i : i + 1], tex=lat.ws.tex[i : i + 1])
     with torch.no_grad():
-        mesh = G.meshes(G.grid_geometry(G.triplanes(one), one))[0]
+        planes = G.triplanes(one)
+        mesh = G.meshes(G.grid_geometry(planes, one))[0]
     if mesh.faces.shape[0] == 0:
         print(
             "error: the sampled shape is empty (no SDF sign change); try another --geo-seed", file=sys.stderr
@@ -387,7 +388,7 @@ def _export(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     tm = texture_mesh(
         verts,
         faces,
-        generator_color_fn(G, one, 0),
+        generator_color_fn(G, one, 0, planes=planes),
         texture_size=args.texture_size,
         max_faces=args.max_faces or None,
         backend=args.backend,

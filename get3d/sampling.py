@@ -282,7 +282,7 @@ def textured_mesh_of(
     return texture_mesh(
         mesh.vertices,
         mesh.faces,
-        generator_color_fn(G, one, 0),
+        generator_color_fn(G, one, 0, planes=planes),
         texture_size=texture_size,
         max_faces=max_faces,
         padding=padding,

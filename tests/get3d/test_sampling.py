@@ -125,6 +125,11 @@ def test_texture_field_of_export_matches_generator(G):
     fn = generator_color_fn(G, lat.ws, i)
     assert torch.allclose(fn(meshes[i].vertices), meshes[i].vertex_colors, atol=1e-5)
     assert torch.allclose(fn(meshes[i].vertices[:5]), generator_color_fn(G, one, 0)(meshes[i].vertices[:5]))
+    planes = G.triplanes(lat.ws)
+    given = generator_color_fn(G, lat.ws, i, planes=planes)
+    assert torch.allclose(given(meshes[i].vertices[:5]), fn(meshes[i].vertices[:5]), atol=1e-6)
+    with pytest.raises(ValueError, match="planes"):
+        generator_color_fn(G, one, 0, planes=planes)  # batch 4 planes for batch 1 latents
 
 
 def test_interpolation_endpoints_equal_samples(G):
