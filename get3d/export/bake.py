@@ -24,33 +24,28 @@ from render.uv import rasterize_uv
 __all__ = ["BakedTexture", "bake_texture", "dilate_texture"]
 
 
-def _box3(x: Tensor) -> Tensor:
-    """Sum over each 3x3 neighbourhood of ``[C, H, W]`` (zero outside), by two separable passes."""
-    p = torch.nn.functional.pad(x, (1, 1, 1, 1))
-    rows = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
-    return rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]
-
-
 def dilate_texture(texture: Tensor, covered: Tensor, iterations: int) -> tuple[Tensor, Tensor]:
     """Grow ``[C, H, W]`` colours from the ``[H, W]`` covered texels, ``iterations`` rings.
 
     Same rule as :func:`render.pad_texture` (each uncovered texel touching the covered region gets
-    the mean of its covered 8-neighbours, then counts as covered), computed with separable box
-    sums over the colours and the coverage together, which is several times faster at 1024²+.
-    Returns ``(texture, grown coverage)``.
+    the mean of its covered 8-neighbours, then counts as covered), computed with one 3x3 box sum
+    over the premultiplied colours and the coverage together and updates of the new texels only,
+    which is several times faster at 1024²+. Returns ``(texture, grown coverage)``.
     """
-    covered = covered.to(torch.bool)
-    out = torch.where(covered[None], texture, torch.zeros_like(texture))
+    channels = texture.shape[0]
+    cov = covered.to(texture.dtype)[None]
+    acc = torch.cat([texture * cov, cov])  # [C + 1, H, W]: premultiplied colours, coverage
+    flat = acc.view(channels + 1, -1)
     for _ in range(iterations):
-        cov = covered.to(texture.dtype)[None]
-        sums = _box3(torch.cat([out * cov, cov]))
-        count = sums[-1]
-        grow = (~covered) & (count > 0)
-        if not bool(grow.any()):
+        sums = torch.nn.functional.avg_pool2d(acc[None], 3, stride=1, padding=1, count_include_pad=True)[0]
+        grow = (acc[-1] == 0) & (sums[-1] > 0)
+        idx = grow.view(-1).nonzero().squeeze(1)
+        if idx.numel() == 0:
             break
-        out = torch.where(grow[None], sums[:-1] / count.clamp_min(1.0)[None], out)
-        covered = covered | grow
-    return out, covered
+        picked = sums.view(channels + 1, -1)[:, idx]
+        flat[:-1, idx] = picked[:-1] / picked[-1:]
+        flat[-1, idx] = 1.0
+    return acc[:-1], acc[-1] > 0
 
 
 @dataclass(frozen=True)
