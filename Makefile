@@ -10,10 +10,12 @@ setup:
 demo: setup
 	$(PY) examples/extract_sdf_mesh.py --out out/demo
 
-# Lint, then the whole test suite (CUDA tests skip without a GPU). CI runs exactly this.
+# Lint, then the whole test suite (CUDA tests skip without a GPU; the Blender round trip runs in
+# .venv-bpy, see scripts/setup_bpy.sh). CI runs exactly this.
 test: setup
+	bash scripts/setup_bpy.sh
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q
+	ISOGEN3D_BPY_PYTHON=$$( [ -x .venv-bpy/bin/python ] && echo "$(CURDIR)/.venv-bpy/bin/python" ) $(PY) -m pytest -q
 
 bench: setup
 	$(PY) benchmarks/bench_marching_tets.py
