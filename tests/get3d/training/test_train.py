@@ -50,8 +50,8 @@ def test_two_step_smoke_run_of_every_preset(preset: Path, tiny_cache: Path, tmp_
         and ckpt["images_seen"] == 8
         and set(ckpt) >= {"G", "G_ema", "D", "opt_G", "opt_D", "rng"}
     )
-    snap = Image.open(tmp_path / "run" / "snapshot-00000002.png")
-    assert snap.size == (2 * 16, 2 * 16)  # 2 samples; RGB row above silhouette row
+    with Image.open(tmp_path / "run" / "snapshot-00000002.png") as snap:
+        assert snap.size == (2 * 16, 2 * 16)  # 2 samples; RGB row above silhouette row
     assert (tmp_path / "run" / "curves.png").is_file()
 
 
@@ -94,6 +94,7 @@ def test_resume_after_sigkill_is_exact(tiny_cache: Path, tmp_path: Path):
         time.sleep(0.02)
     child.send_signal(signal.SIGKILL)
     child.wait()
+    child.stderr.close()
     killed_at = max(int(p.stem.split("-")[1]) for p in run.glob("checkpoint-*.pt"))
     assert killed_at < 5, "the child finished before it was killed; the test proves nothing"
 
