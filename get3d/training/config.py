@@ -140,6 +140,9 @@ class TrainConfig:
     Attributes:
         generator, discriminator: network sizes (defaults: the official 1024-pixel models).
         data, loss, optim: see :class:`DataConfig`, :class:`LossConfig`, :class:`OptimConfig`.
+        tet_grid: a ``.npz`` tet grid (GET3D's ``data/tets/90_compress.npz``, nvdiffrec or kaolin
+            layouts; ``dmtet.TetGrid.load``) scaled to ``generator.dmtet_scale``; None builds the
+            BCC grid of ``generator.grid_resolution``.
         batch: global batch per step (32); independent of the number of processes.
         batch_gpu: samples per forward pass per process (4); the global batch must be a multiple
             of ``batch_gpu * processes`` (gradients are accumulated over the rounds).
@@ -167,6 +170,7 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    tet_grid: str | None = None
     batch: int = 32
     batch_gpu: int = 4
     total_kimg: float = 20000.0

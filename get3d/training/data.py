@@ -9,12 +9,13 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+import dmtet
 from get3d.data import MultiviewDataset, ProceduralDatasetConfig, procedural_dataset
 
 from .config import DataSource, TrainConfig
 from .step import RealSchedule
 
-__all__ = ["ValidationRefs", "build_dataset", "real_batches"]
+__all__ = ["ValidationRefs", "build_dataset", "load_grid", "real_batches"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,16 @@ def build_dataset(config: TrainConfig, progress: bool = True) -> tuple[Dataset, 
     if data.path is None or data.camera_path is None:
         raise ValueError("data.path, data.camera_path: required for data.source=folder, got null")
     return MultiviewDataset(data.path, data.camera_path, resolution=res, split_file=data.split), None
+
+
+def load_grid(config: TrainConfig) -> dmtet.TetGrid | None:
+    """The configured tet grid (``tet_grid``) in the generator's box, or None (BCC default)."""
+    if config.tet_grid is None:
+        return None
+    path = Path(config.tet_grid)
+    if not path.is_file():
+        raise FileNotFoundError(f"tet_grid: no such file {path}")
+    return dmtet.TetGrid.load(path, scale=config.generator.dmtet_scale)
 
 
 class _StepSampler(Sampler[list[int]]):

@@ -27,7 +27,7 @@ from render.camera import SNAPSHOT_VIEW, visualization_cameras
 
 from .checkpoint import CheckpointManager, capture_rng_state, load_checkpoint, restore_rng_state
 from .config import TrainConfig, config_to_dict
-from .data import build_dataset, real_batches
+from .data import build_dataset, load_grid, real_batches
 from .distributed import DistInfo, all_reduce_gradients, all_reduce_sum, init_distributed
 from .optim import ema_beta, lazy_adam, sanitize_gradients, update_ema
 from .phases import Phase, phases_for_step
@@ -167,7 +167,7 @@ def _train(
     schedule = RealSchedule(len(dataset), config.batch, config.seed)
 
     torch.manual_seed(config.seed)
-    G = Generator(config.generator).to(device)
+    G = Generator(config.generator, load_grid(config)).to(device)
     D = Discriminator(config.discriminator).to(device)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     betas = (config.optim.beta1, config.optim.beta2)

@@ -23,6 +23,7 @@ from get3d.networks import Generator
 
 from .checkpoint import CheckpointManager, load_checkpoint
 from .config import DataSource, TrainConfig, config_from_dict
+from .data import load_grid
 
 __all__ = ["generated_clouds", "main"]
 
@@ -73,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     refs, _ = reference_point_clouds(built.mesh_dir(data.category), protocol, shape_ids=ids)
     n = args.per_ref * len(ids)
     torch.manual_seed(config.seed)  # the run's initial weights (train() seeds the same way)
-    untrained = Generator(config.generator).eval()
-    trained = Generator(config.generator).eval()
+    untrained = Generator(config.generator, load_grid(config)).eval()
+    trained = Generator(config.generator, load_grid(config)).eval()
     trained.load_state_dict(ckpt["G_ema"])
     report = {"checkpoint": str(path), "step": int(ckpt["step"]), "split": args.split, "num_ref": len(ids)}
     for name, G in (("untrained", untrained), ("trained", trained)):

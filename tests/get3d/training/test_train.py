@@ -172,3 +172,27 @@ def test_train_py_time_limit_then_resume(tiny_cache: Path, tmp_path: Path, capsy
     assert [r["step"] for r in _metrics(tmp_path / "run")] == [1, 2, 3]
     with pytest.raises(SystemExit):
         entry.main(["--resume", *tiny_overrides(tiny_cache)])  # --resume needs --out
+
+
+def test_tet_grid_file_is_used(tiny_cache: Path, tmp_path: Path):
+    import numpy as np
+
+    import dmtet
+
+    grid = dmtet.TetGrid.bcc(3)
+    np.savez_compressed(
+        tmp_path / "3_compress.npz", vertices=grid.vertices.double().numpy(), tets=grid.tets.numpy()
+    )
+    overrides = tiny_overrides(tiny_cache) + ["total_kimg=0.004", f"tet_grid={tmp_path / '3_compress.npz'}"]
+    config = load_config(REPO / "configs" / "default.yaml", overrides)
+    from get3d.training.data import load_grid
+
+    loaded = load_grid(config)
+    assert loaded.vertices.shape == grid.vertices.shape and float(loaded.vertices.max()) == pytest.approx(0.4)
+    result = train(config, tmp_path / "run")
+    assert result.finished
+    bad = load_config(
+        REPO / "configs" / "default.yaml", [*overrides[:-1], f"tet_grid={tmp_path / 'missing.npz'}"]
+    )
+    with pytest.raises(FileNotFoundError, match="tet_grid"):
+        train(bad, tmp_path / "bad")
