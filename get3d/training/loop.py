@@ -238,13 +238,14 @@ def _train(
     )
     if info.is_main and step == 0:
         snapshot(0)
-    if info.is_main and metrics_path.is_file():  # drop lines logged after the checkpoint we resume from
-        kept = [
-            ln
-            for ln in metrics_path.read_text(encoding="utf-8").splitlines()
-            if ln.strip() and json.loads(ln)["step"] <= step
-        ]
-        metrics_path.write_text("".join(ln + "\n" for ln in kept), encoding="utf-8")
+    for log in (metrics_path, run_dir / "validation.jsonl"):
+        if info.is_main and log.is_file():  # drop lines logged after the checkpoint we resume from
+            kept = [
+                ln
+                for ln in log.read_text(encoding="utf-8").splitlines()
+                if ln.strip() and json.loads(ln)["step"] <= step
+            ]
+            log.write_text("".join(ln + "\n" for ln in kept), encoding="utf-8")
     micro = [info.rank * rounds + r for r in range(rounds)]
     batches = real_batches(dataset, schedule, step, end, micro, config.batch_gpu, config.data.workers, device)
     ref_clouds = None
