@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     info = init_distributed(config.device)
     try:
         result = train(config, out, resume=resume, info=info)
+    except FileExistsError as exc:  # a fresh start into a folder that holds a run
+        parser.error(f"--out: {exc}")
     finally:
         cleanup_distributed()
     if info.is_main:

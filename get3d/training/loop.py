@@ -153,6 +153,11 @@ def _train(
         )
     run_dir = Path(run_dir)
     manager = CheckpointManager(run_dir, config.keep_checkpoints)
+    if resume is False and manager.latest() is not None:
+        raise FileExistsError(
+            f"run_dir: expected a new run folder, got {str(run_dir)!r} which already holds checkpoints "
+            f"(latest {manager.latest().name}); resume it (--resume) or choose another folder (--out)"
+        )
     if info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(

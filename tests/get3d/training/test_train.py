@@ -170,6 +170,11 @@ def test_train_py_time_limit_then_resume(tiny_cache: Path, tmp_path: Path, capsy
     assert entry.main([*args, "--resume"]) == 0
     assert "finished at step 3" in capsys.readouterr().out
     assert [r["step"] for r in _metrics(tmp_path / "run")] == [1, 2, 3]
+    before = sorted(p.name for p in (tmp_path / "run").iterdir())
+    with pytest.raises(SystemExit):
+        entry.main(args)  # a fresh start must not overwrite a run folder that holds a run
+    assert "--out: run_dir: expected a new run folder" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == before
     with pytest.raises(SystemExit):
         entry.main(["--resume", *tiny_overrides(tiny_cache)])  # --resume needs --out
 
