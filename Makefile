@@ -6,9 +6,10 @@ PY := .venv/bin/python
 setup:
 	bash scripts/setup_env.sh
 
-# The library's main job.
+# The library's main job: train on the built-in data set, then sample, interpolate and export.
+# Extra training overrides: make demo ARGS="total_kimg=4"
 demo: setup
-	$(PY) examples/extract_sdf_mesh.py --out out/demo
+	bash scripts/demo.sh $(ARGS)
 
 # Lint, then the whole test suite (CUDA tests skip without a GPU; the Blender round trip runs in
 # .venv-bpy, see scripts/setup_bpy.sh). CI runs exactly this.
