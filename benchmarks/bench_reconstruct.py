@@ -64,6 +64,9 @@ def main() -> None:
     parser.add_argument("--grid", type=_ints, default=ReconstructConfig.grid_resolutions)
     parser.add_argument("--steps", type=_ints, default=ReconstructConfig.steps)
     parser.add_argument("--views-per-step", type=int, default=ReconstructConfig.views_per_step)
+    parser.add_argument("--weight-smooth", type=float, default=ReconstructConfig.weight_smooth)
+    parser.add_argument("--weight-rgb", type=float, default=ReconstructConfig.weight_rgb)
+    parser.add_argument("--lr", type=float, default=ReconstructConfig.lr)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--points", type=int, default=20000, help="Chamfer samples per mesh")
     parser.add_argument("--out", type=Path, default=None, help="write OBJ + comparison pictures here")
@@ -74,6 +77,9 @@ def main() -> None:
         grid_resolutions=args.grid,
         steps=args.steps,
         views_per_step=args.views_per_step,
+        weight_smooth=args.weight_smooth,
+        weight_rgb=args.weight_rgb,
+        lr=args.lr,
         shading=Shading.LAMBERT,
         progress=False,
     )
