@@ -7,7 +7,9 @@ Every file is written to a temporary name in its folder and moved into place wit
   MeshLab, trimesh and Open3D) and 1-based ``f`` lines; outward (counter-clockwise) faces.
 * :func:`comparison_image` / :func:`write_comparison`: a two-row PNG, target views on top and the
   reconstruction from the same cameras below.
-* :func:`write_result`: both, plus the result rendered from the target cameras.
+* :func:`write_textured`: a UV-textured OBJ (+ MTL + PNG) or GLB through :mod:`get3d.export`
+  (xatlas unwrap, the colour field baked into a texture).
+* :func:`write_result`: the vertex-colour OBJ and the picture (and optionally the textured mesh).
 """
 
 from __future__ import annotations
@@ -22,18 +24,30 @@ import numpy as np
 import torch
 from PIL import Image
 
+from get3d.export import save_textured_mesh, texture_mesh
+from get3d.metrics import sided_distance
+
 from .fit import ReconstructResult, render_result
+from .model import ColorMLP
 from .views import Views
 
-__all__ = ["ResultFiles", "comparison_image", "write_comparison", "write_obj", "write_result"]
+__all__ = [
+    "ResultFiles",
+    "comparison_image",
+    "write_comparison",
+    "write_obj",
+    "write_result",
+    "write_textured",
+]
 
 
 @dataclass(frozen=True)
 class ResultFiles:
-    """Paths written by :func:`write_result`."""
+    """Paths written by :func:`write_result` (``textured``: empty unless asked for)."""
 
     mesh: Path
     comparison: Path
+    textured: tuple[Path, ...] = ()
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -132,6 +146,36 @@ def write_comparison(
     return path
 
 
+def write_textured(
+    result: ReconstructResult, path: str | os.PathLike, *, texture_size: int = 512
+) -> tuple[Path, ...]:
+    """Write the reconstruction as a UV-textured ``.obj`` (+ ``.mtl`` + ``.png``) or ``.glb``.
+
+    The mesh is unwrapped with xatlas and the colour baked into a ``texture_size``² texture by
+    :func:`get3d.export.texture_mesh`. With a colour MLP the field is queried exactly at every
+    texel's surface point; with per-vertex colours each texel takes the colour of the nearest
+    surface vertex (piecewise constant). Returns the paths written (all or nothing).
+    """
+    if result.faces.shape[0] == 0:
+        raise ValueError("result: the reconstruction has no faces to export")
+    model = result.color_model
+    if isinstance(model, ColorMLP):
+
+        def color_fn(points: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                return model(points.to(result.vertices))
+
+    else:
+        colours = result.vertex_colors * 2.0 - 1.0
+
+        def color_fn(points: torch.Tensor) -> torch.Tensor:
+            _, idx = sided_distance(points.to(result.vertices)[None], result.vertices[None])
+            return colours[idx[0]]
+
+    mesh = texture_mesh(result.vertices, result.faces, color_fn, texture_size=texture_size)
+    return tuple(save_textured_mesh(path, mesh))
+
+
 def write_result(
     result: ReconstructResult,
     out_dir: str | os.PathLike,
@@ -139,12 +183,17 @@ def write_result(
     *,
     name: str = "reconstruction",
     max_views: int = 8,
+    textured: str | None = None,
+    texture_size: int = 512,
 ) -> ResultFiles:
     """Write ``<out_dir>/<name>.obj`` (vertex colours) and ``<out_dir>/<name>_views.png``.
 
     The picture shows the first ``max_views`` of ``views`` above the reconstruction rendered
-    from the same cameras at the same resolution.
+    from the same cameras at the same resolution. ``textured="glb"`` or ``"obj"`` also writes
+    ``<name>_textured.glb`` / ``.obj`` (+ ``.mtl`` + ``.png``) with :func:`write_textured`.
     """
+    if textured not in (None, "obj", "glb"):
+        raise ValueError(f"textured: expected None, 'obj' or 'glb', got {textured!r}")
     if not isinstance(views, Views):
         raise TypeError(f"views: expected get3d.reconstruct.Views, got {type(views).__name__}")
     out = Path(out_dir)
@@ -152,4 +201,7 @@ def write_result(
     image = render_result(result, shown.cameras, shown.resolution)
     mesh = write_obj(out / f"{name}.obj", result.vertices, result.faces, result.vertex_colors)
     picture = write_comparison(out / f"{name}_views.png", shown.images, image.rgb, max_views)
-    return ResultFiles(mesh=mesh, comparison=picture)
+    extra: tuple[Path, ...] = ()
+    if textured is not None:
+        extra = write_textured(result, out / f"{name}_textured.{textured}", texture_size=texture_size)
+    return ResultFiles(mesh=mesh, comparison=picture, textured=extra)

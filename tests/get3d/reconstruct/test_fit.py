@@ -21,7 +21,7 @@ from get3d.reconstruct import (
     render_target_views,
     silhouette_iou,
 )
-from get3d.reconstruct.io import write_obj, write_result
+from get3d.reconstruct.io import write_obj, write_result, write_textured
 from render import sample_cameras
 
 TINY = ReconstructConfig(
@@ -136,3 +136,15 @@ def test_write_result_files(tmp_path, box_target, tiny_result):
     assert not list((tmp_path / "out").glob(".*tmp"))
     with pytest.raises(ValueError, match="path"):
         write_obj(tmp_path / "mesh.ply", tiny_result.vertices, tiny_result.faces)
+    with pytest.raises(ValueError, match="textured"):
+        write_result(tiny_result, tmp_path / "out", train, textured="fbx")
+
+
+def test_write_textured_glb_carries_the_colour_field(tmp_path, tiny_result):
+    (path,) = write_textured(tiny_result, tmp_path / "box.glb", texture_size=64)
+    scene = trimesh.load(path)
+    mesh = next(iter(scene.geometry.values())) if hasattr(scene, "geometry") else scene
+    assert len(mesh.faces) == tiny_result.faces.shape[0]
+    texture = np.asarray(mesh.visual.material.baseColorTexture.convert("RGB"), dtype=np.float64) / 255
+    # the box's colours span a gradient: the baked texture is not a flat fill
+    assert texture.reshape(-1, 3).std(0).max() > 0.05
