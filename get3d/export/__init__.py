@@ -2,7 +2,8 @@
 baking from a colour field with seam padding, OBJ+MTL+PNG and GLB writers, mesh clean-up, image
 and GIF writers. Every writer is all-or-nothing (:func:`atomic_files`)."""
 
-from .atomic import atomic_files
+from get3d.atomic import atomic_files
+
 from .bake import BakedTexture, bake_texture
 from .cleanup import CleanupReport, cleanup_mesh
 from .glb import glb_bytes, write_glb

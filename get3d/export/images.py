@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .atomic import atomic_files
+from get3d.atomic import atomic_files
 
 __all__ = ["image_grid", "to_uint8", "write_gif", "write_png"]
 

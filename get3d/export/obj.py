@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .atomic import atomic_files
+from get3d.atomic import atomic_files
+
 from .material import Material
 from .mesh import TexturedMesh
 

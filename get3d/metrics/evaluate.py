@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from get3d.atomic import atomic_files
 from get3d.networks import Generator, GeneratorConfig, load_official_checkpoint
 
 from .frechet import FeatureStats, frechet_distance, kernel_distance
@@ -89,16 +89,9 @@ def procedural_eval_inputs(category: str, split: str = "test", data: object | No
 def write_json_atomic(path: str | os.PathLike, data: dict) -> Path:
     """Write ``data`` as indented JSON to ``path`` via a temporary file and ``os.replace``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_files([path]) as (tmp,), open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+        f.write("\n")
     return path
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from get3d.atomic import atomic_files
 
 from .frechet import FeatureStats
 
@@ -72,14 +73,8 @@ def save_stats(path: str | os.PathLike, stats: FeatureStats, key: dict) -> Path:
     }
     if stats.features is not None:
         arrays["features"] = stats.features
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".npz.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_files([path]) as (tmp,), open(tmp, "wb") as f:
+        np.savez(f, **arrays)
     return path
 
 

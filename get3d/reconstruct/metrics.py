@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
-from get3d.metrics import sided_distance
+from get3d.metrics import sample_points, sided_distance
+from get3d.metrics.pointcloud import face_areas
 
 __all__ = ["ChamferResult", "chamfer_distance", "mesh_chamfer", "sample_surface", "silhouette_iou"]
 
@@ -79,16 +80,12 @@ def sample_surface(
         raise ValueError(
             f"faces: expected a non-empty int tensor [F, 3], got {getattr(faces, 'shape', faces)!r}"
         )
-    tri = vertices.detach()[faces.to(torch.int64)].to(torch.float64).cpu()  # [F, 3, 3]
-    area = torch.linalg.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]).norm(dim=-1)
-    if not float(area.sum()) > 0:
+    verts = vertices.detach().to(device="cpu", dtype=torch.float64).unsqueeze(0)  # [1, V, 3]
+    faces = faces.to(device="cpu", dtype=torch.int64)
+    areas = face_areas(verts, faces)
+    if not float(areas.sum()) > 0:
         raise ValueError("faces: expected a mesh with positive area, got only degenerate triangles")
-    face = torch.multinomial(area, count, replacement=True, generator=generator)
-    u, v = torch.rand(2, count, 1, dtype=torch.float64, generator=generator)
-    flip = (u + v) > 1
-    u, v = torch.where(flip, 1 - u, u), torch.where(flip, 1 - v, v)
-    t = tri[face]
-    points = t[:, 0] + u * (t[:, 1] - t[:, 0]) + v * (t[:, 2] - t[:, 0])
+    points = sample_points(verts, faces, count, areas=areas, generator=generator).points[0]
     return points.to(device=vertices.device, dtype=vertices.dtype)
 
 

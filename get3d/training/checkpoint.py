@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from get3d.atomic import atomic_files
+
 __all__ = [
     "CheckpointManager",
     "capture_rng_state",
@@ -36,17 +38,10 @@ _NAME = re.compile(r"^checkpoint-(\d{8})\.pt$")
 def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
     """``torch.save`` to ``path`` via a temporary file in the same folder + fsync + rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_files([path]) as (tmp,), open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
     return path
 
 

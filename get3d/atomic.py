@@ -1,4 +1,7 @@
-"""All-or-nothing writing of a group of files (an OBJ with its MTL and PNG, a GLB, an image).
+"""All-or-nothing writing of files: one mechanism for every writer of the ``get3d`` package
+(exports, checkpoints, reports, caches, reconstructions).
+
+A group of files (an OBJ with its MTL and PNG, a GLB, a checkpoint) is written together.
 
 Every file of the group is first written to a hidden temporary file in its destination folder;
 only when all of them are complete are they moved into place with :func:`os.replace` (atomic per
