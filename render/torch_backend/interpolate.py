@@ -9,54 +9,105 @@ and ``rast_db``; ``rast[..., 2:4]`` and ``tri`` get none, as in nvdiffrast.
 
 from __future__ import annotations
 
-import math
-
 import torch
+
+from render.torch_backend.alloc import empty_output
 
 __all__ = ["interpolate_torch"]
 
 
+_BLOCK_PIXELS = 1 << 17  # pixels blended per block: temporaries stay small and are reused
+
+
+def _blocks(batch: int, height: int, width: int):
+    """Row blocks of the [B * H * W] pixel array: (pixel slice, minibatch item) pairs."""
+    step = max(1, min(height, _BLOCK_PIXELS // width))
+    for b in range(batch):
+        for r0 in range(0, height, step):
+            r1 = min(r0 + step, height)
+            yield slice((b * height + r0) * width, (b * height + r1) * width), b
+
+
+def _corner_rows(rast_blk: torch.Tensor, b: int, n_tri: int, batched: bool) -> torch.Tensor:
+    """Columns of the corner table seen by a block of pixels: triangle id + 1 (0 when empty),
+    offset by the minibatch item's triangles when the attributes are per item."""
+    ids = rast_blk[:, 3].to(torch.int64)
+    if batched and b:
+        ids = torch.where(ids > 0, ids + b * n_tri, ids)
+    return ids
+
+
 class _Blend(torch.autograd.Function):
-    """out[pix] = u A0 + v A1 + (1 - u - v) A2 with hand-written gradients to the corner table and
-    to rast's (u, v) channels (what autograd would give, with fewer temporaries)."""
+    """out = u A0 + v A1 + (1 - u - v) A2 at every pixel, with hand-written gradients to the
+    corner table and to rast's (u, v) channels (what autograd would give, with fewer and smaller
+    temporaries). Pixels are processed in row blocks; empty pixels (id 0) read column 0 of the
+    channel-major corner table, which is all zero, so they come out 0."""
 
     @staticmethod
-    def forward(ctx, table, rast, row, pix):
-        n_pix = rast.numel() // 4
+    def forward(ctx, table, rast, n_tri, batched):
+        batch, height, width, _ = rast.shape
         n_chan = table.shape[-1]
-        flat = rast.detach().reshape(n_pix, 4)
-        u = flat[:, 0].index_select(0, pix).to(table.dtype)
-        v = flat[:, 1].index_select(0, pix).to(table.dtype)
-        w = 1.0 - u - v
-        # corner attributes as rows [3 C, n] (contiguous per channel), blended in place
-        a = table.detach().permute(1, 2, 0).reshape(3 * n_chan, -1).index_select(1, row)
-        val = a[2 * n_chan :].mul_(w).addcmul_(a[:n_chan], u).addcmul_(a[n_chan : 2 * n_chan], v)
-        ctx.save_for_backward(table, torch.stack([u, v], dim=1), row, pix)
-        ctx.rast_meta = (rast.shape, rast.dtype)
+        flat = rast.detach().reshape(-1, 4)
+        tab = _channel_major(table.detach())
+        out = empty_output((flat.shape[0], n_chan), table.dtype, table.device)
+        for px, b in _blocks(batch, height, width):
+            blk = flat[px]
+            col = _corner_rows(blk, b, n_tri, batched)
+            u, v = blk[:, 0].to(table.dtype), blk[:, 1].to(table.dtype)
+            w = 1.0 - u - v
+            for c in range(n_chan):
+                a0, a1, a2 = (tab[k * n_chan + c].index_select(0, col) for k in range(3))
+                torch.addcmul(a2.mul_(w).addcmul_(a0, u), a1, v, out=out[px, c])
+        ctx.save_for_backward(table, rast)
+        ctx.n_tri, ctx.batched = n_tri, batched
         ctx.set_materialize_grads(False)
-        return table.new_zeros(n_pix, n_chan).index_copy_(0, pix, val.t())
+        return out
 
     @staticmethod
     def backward(ctx, g_out):
-        table, uv, row, pix = ctx.saved_tensors
-        rast_shape, rast_dtype = ctx.rast_meta
+        table, rast = ctx.saved_tensors
         if g_out is None:
             return None, None, None, None
-        g = g_out.index_select(0, pix)  # [n, C]
-        u, v = uv[:, 0:1], uv[:, 1:2]
-        g_table = g_rast = None
-        if ctx.needs_input_grad[0]:
-            weights = torch.cat([u, v, 1.0 - u - v], dim=1)  # [n, 3]
-            g_table = torch.zeros_like(table).index_add_(0, row, weights.unsqueeze(2) * g.unsqueeze(1))
-        if ctx.needs_input_grad[1]:
-            a = table.detach().index_select(0, row)
-            a2 = a[:, 2]
-            g_uv = torch.stack([(g * (a[:, 0] - a2)).sum(1), (g * (a[:, 1] - a2)).sum(1)], dim=1)
-            rows = g_uv.new_zeros(g_uv.shape[0], 4)
-            rows[:, :2] = g_uv
-            n_pix = math.prod(rast_shape) // 4
-            g_rast = rows.new_zeros(n_pix, 4).index_copy_(0, pix, rows).view(rast_shape).to(rast_dtype)
-        return g_table, g_rast, None, None
+        batch, height, width, _ = rast.shape
+        n_chan = table.shape[-1]
+        flat = rast.detach().reshape(-1, 4)
+        tab = _channel_major(table.detach())
+        g_tab = torch.zeros_like(tab) if ctx.needs_input_grad[0] else None
+        g_rast = flat.new_zeros(flat.shape) if ctx.needs_input_grad[1] else None
+        g_out = g_out.reshape(-1, n_chan)
+        for px, b in _blocks(batch, height, width):
+            blk = flat[px]
+            col = _corner_rows(blk, b, n_tri=ctx.n_tri, batched=ctx.batched)
+            u, v = blk[:, 0].to(table.dtype), blk[:, 1].to(table.dtype)
+            w = 1.0 - u - v
+            g_u = g_v = None
+            for c in range(n_chan):
+                g = g_out[px, c]
+                if g_tab is not None:
+                    for k, weight in enumerate((u, v, w)):
+                        g_tab[k * n_chan + c].index_add_(0, col, g * weight)
+                if g_rast is not None:
+                    a0, a1, a2 = (tab[k * n_chan + c].index_select(0, col) for k in range(3))
+                    gu, gv = (a0 - a2).mul_(g), (a1 - a2).mul_(g)
+                    g_u = gu if g_u is None else g_u.add_(gu)
+                    g_v = gv if g_v is None else g_v.add_(gv)
+            if g_rast is not None and g_u is not None:
+                g_rast[px, 0] = g_u
+                g_rast[px, 1] = g_v
+        if g_tab is not None:
+            g_tab = g_tab[:, 1:].reshape(3, n_chan, -1).permute(2, 0, 1)
+        if g_rast is not None:
+            g_rast = g_rast.view(rast.shape)
+        return g_tab, g_rast, None, None
+
+
+def _channel_major(table: torch.Tensor) -> torch.Tensor:
+    """[T, 3, C] corner table as [3 C, 1 + T] rows (corner-major, then channel) with a zero
+    column 0 for empty pixels."""
+    t, _, n_chan = table.shape
+    tab = table.new_zeros(3 * n_chan, t + 1)
+    tab[:, 1:] = table.permute(1, 2, 0).reshape(3 * n_chan, t)
+    return tab
 
 
 def interpolate_torch(
@@ -86,21 +137,23 @@ def interpolate_torch(
     n_da = 2 * len(diff_attrs) if diff_attrs else 0
     n_pix = batch * height * width
     n_tri = tri.shape[0]
+    # per-triangle corner attributes [T (or B T), 3, C]
+    corners = tri.to(torch.int64).reshape(-1)
+    batched = attr.dim() == 3 and attr.shape[0] > 1
+    if attr.dim() == 3:
+        table = attr.index_select(1, corners).reshape(-1, 3, n_chan)
+    else:
+        table = attr.index_select(0, corners).view(n_tri, 3, n_chan)
+    if not n_da:
+        out = _Blend.apply(table, rast, n_tri, batched)
+        return out.view(batch, height, width, n_chan), attr.new_zeros(batch, height, width, 0)
+    # with pixel derivatives: one row gather per covered pixel, autograd for the gradients
     flat = rast.reshape(n_pix, 4)
     ids = flat[:, 3].detach()
     pix = torch.nonzero(ids > 0).squeeze(1)
     row = ids.index_select(0, pix).to(torch.int64) - 1
-    # per-triangle corner attributes [T (or B T), 3, C], then one row gather per covered pixel
-    corners = tri.to(torch.int64).reshape(-1)
-    if attr.dim() == 3:
-        table = attr.index_select(1, corners).reshape(-1, 3, n_chan)
-        if attr.shape[0] > 1:
-            row = row + (pix // (height * width)) * n_tri
-    else:
-        table = attr.index_select(0, corners).view(n_tri, 3, n_chan)
-    if not n_da:
-        out = _Blend.apply(table, rast, row, pix)
-        return out.view(batch, height, width, n_chan), attr.new_zeros(batch, height, width, 0)
+    if batched:
+        row = row + (pix // (height * width)) * n_tri
     a = table.index_select(0, row)  # [n, 3, C]
     a0, a1, a2 = a[:, 0], a[:, 1], a[:, 2]
     uv = flat.index_select(0, pix)[:, :2].to(attr.dtype)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import torch
 
+from render.torch_backend.alloc import empty_output
 from render.torch_backend.visibility import visible_triangles
 
 __all__ = ["rasterize_torch"]
@@ -92,72 +93,87 @@ def _shade(verts: torch.Tensor, fx: torch.Tensor, fy: torch.Tensor, xs: float, y
     return b0, b1, db
 
 
-def _shade_affine(tab: torch.Tensor, lx: torch.Tensor, ly: torch.Tensor) -> torch.Tensor:
-    """Forward outputs from the affine edge/depth functions of the visibility pass.
+_BLOCK_PIXELS = 1 << 17  # pixels shaded per block: temporaries stay small and are reused
+
+
+def _shade_rows(table: torch.Tensor, entry: torch.Tensor, rows: tuple[int, int], rast, rast_db) -> None:
+    """Forward outputs of image rows ``rows[0]:rows[1]`` (of all B * H rows) from the affine
+    edge/depth functions of the visibility pass; identical in value to nvdiffrast's clip-space
+    formulas.
 
     Args:
-        tab: [12, n] per covered pixel: values of the normalised edge functions a0, a1, a2 and of
-            z/w at the expansion pixel (rows 0-3), their d/dX (rows 4-7) and d/dY (rows 8-11).
-        lx, ly: [n] pixel offset from the expansion pixel.
-
-    Returns:
-        [8, n]: u, v (clamped and renormalised), z/w (clamped), 0 (id, filled by the caller),
-        du/dX, du/dY, dv/dX, dv/dY (of the unclamped barycentrics); mathematically identical to
-        nvdiffrast's clip-space formulas.
+        table: [15, N + 1] per entry: rows 0-3 the normalised edge functions a0, a1, a2 and z/w
+            at the expansion pixel, rows 4-7 their d/dX, rows 8-11 their d/dY, row 12 the
+            triangle id + 1, rows 13-14 the expansion pixel (X, global row). Column N (the entry
+            of empty pixels) is a2 = 1 and 0 otherwise, which makes every output 0.
+        entry: [R, W] int64 entry seen at each pixel of the rows.
+        rast: [R * W, 4] written: u, v (clamped and renormalised), z/w (clamped), id + 1.
+        rast_db: [R * W, 4] written: du/dX, du/dY, dv/dX, dv/dY of the unclamped barycentrics.
     """
-    out = torch.empty(8, tab.shape[1], dtype=tab.dtype, device=tab.device)
-    a0 = torch.addcmul(torch.addcmul(tab[0], tab[4], lx), tab[8], ly)
-    a1 = torch.addcmul(torch.addcmul(tab[1], tab[5], lx), tab[9], ly)
-    a2 = torch.addcmul(torch.addcmul(tab[2], tab[6], lx), tab[10], ly)
-    iw = (a0 + a1 + a2).reciprocal_()
-    b0 = a0 * iw
-    b1 = a1 * iw
-    gx = tab[4] + tab[5] + tab[6]
-    gy = tab[8] + tab[9] + tab[10]
-    torch.mul(tab[4] - b0 * gx, iw, out=out[4])
-    torch.mul(tab[8] - b0 * gy, iw, out=out[5])
-    torch.mul(tab[5] - b1 * gx, iw, out=out[6])
-    torch.mul(tab[9] - b1 * gy, iw, out=out[7])
+    n_rows, width = entry.shape
+    flat = entry.view(-1)
+
+    def col(r: int) -> torch.Tensor:
+        return table[r].index_select(0, flat)
+
+    # offset from the expansion pixel: integers, exact in float32 below 2**24
+    lx = torch.arange(width, device=entry.device, dtype=table.dtype).sub(col(13).view(n_rows, width)).view(-1)
+    y = torch.arange(rows[0], rows[1], device=entry.device, dtype=table.dtype).unsqueeze(1)
+    ly = y.sub(col(14).view(n_rows, width)).view(-1)
+
+    def affine(r: int) -> torch.Tensor:
+        return col(r).addcmul_(col(r + 4), lx).addcmul_(col(r + 8), ly)
+
+    iw = affine(2)
+    a0 = affine(0)
+    a1 = affine(1)
+    iw.add_(a0).add_(a1).reciprocal_()
+    b0 = a0.mul_(iw)
+    b1 = a1.mul_(iw)
+    for axis, r in ((0, 4), (1, 8)):  # d/dX, d/dY
+        g0, g1, g2 = col(r), col(r + 1), col(r + 2)
+        gs = g2.add_(g0).add_(g1)
+        torch.mul(g0.addcmul_(b0, gs, value=-1.0), iw, out=rast_db[:, axis])
+        torch.mul(g1.addcmul_(b1, gs, value=-1.0), iw, out=rast_db[:, 2 + axis])
     u = b0.clamp_(0, 1)
     v = b1.clamp_(0, 1)
-    s = torch.clamp(u + v, min=1.0)
-    torch.div(u, s, out=out[0])
-    torch.div(v, s, out=out[1])
-    torch.clamp(torch.addcmul(torch.addcmul(tab[3], tab[7], lx), tab[11], ly), -1, 1, out=out[2])
-    return out
+    s = torch.add(u, v).clamp_(min=1.0)
+    torch.div(u, s, out=rast[:, 0])
+    torch.div(v, s, out=rast[:, 1])
+    torch.clamp(affine(3), -1, 1, out=rast[:, 2])
+    torch.index_select(table[12], 0, flat, out=rast[:, 3])
 
 
 class _RasterShade(torch.autograd.Function):
-    """Writes rast / rast_db at the covered pixels; nvdiffrast's backward to pos x, y, w."""
+    """Identity on the forward outputs; nvdiffrast's backward from rast / rast_db to pos x, y, w."""
 
     @staticmethod
-    def forward(ctx, pos, vals, pix, entry, vidx_all, shape, grad_db):
-        n_pix = shape[0] * shape[1] * shape[2]
-        vals = vals.to(pos.dtype)
-        rast = pos.new_zeros(n_pix, 4).index_copy_(0, pix, vals[:4].t())
-        rast_db = pos.new_zeros(n_pix, 4).index_copy_(0, pix, vals[4:].t())
-        ctx.save_for_backward(pos, pix, entry, vidx_all)
+    def forward(ctx, pos, rast, rast_db, entry_map, vidx_all, shape, grad_db):
+        ctx.save_for_backward(pos, entry_map, vidx_all)
         ctx.set_materialize_grads(False)
         ctx.shape, ctx.grad_db = shape, grad_db
+        ctx.mark_non_differentiable(entry_map)
         return rast.view(*shape, 4), rast_db.view(*shape, 4)
 
     @staticmethod
     def backward(ctx, g_rast, g_db):
-        pos, pix, entry, vidx_all = ctx.saved_tensors
+        pos, entry_map, vidx_all = ctx.saved_tensors
         if not ctx.needs_input_grad[0]:
-            return None, None, None, None, None, None, None
+            return (None,) * 7
         _, height, width = ctx.shape
         grad_flat = pos.new_zeros(pos.numel() // 4, 4)
         if g_db is not None and not ctx.grad_db:
             g_db = None
+        n_entry = vidx_all.shape[0]
+        pix = torch.nonzero(entry_map != n_entry).squeeze(1)
+        entry = entry_map.index_select(0, pix)
         if (g_rast is None and g_db is None) or not pix.numel():
-            return grad_flat.view_as(pos), None, None, None, None, None, None
+            return grad_flat.view_as(pos), *(None,) * 6
         pixf = pix.to(torch.float64)
         rem = pixf - torch.floor(pixf / (height * width)) * (height * width)
         py = torch.floor(rem / width)
         fx = ((2.0 * (rem - py * width) + 1.0) / width - 1.0).to(pos.dtype)
         fy = ((2.0 * py + 1.0) / height - 1.0).to(pos.dtype)
-        n_entry = vidx_all.shape[0]
         acc = pos.new_zeros(12, n_entry)  # per (item, triangle): d/d(x0 x1 x2 y0 y1 y2 z0 z1 z2 w0 w1 w2)
         if g_rast is not None:
             pos_t = pos.detach().reshape(-1, 4).t().contiguous()
@@ -176,7 +192,7 @@ class _RasterShade(torch.autograd.Function):
         acc[6:9] = 0.0  # nvdiffrast: no gradient to z
         for i in range(3):
             grad_flat.index_add_(0, vidx_all[:, i], acc[i::3].t())
-        return grad_flat.view_as(pos), None, None, None, None, None, None
+        return grad_flat.view_as(pos), *(None,) * 6
 
 
 def _bary_grad(v: torch.Tensor, fx: torch.Tensor, fy: torch.Tensor, gu: torch.Tensor, gv: torch.Tensor):
@@ -263,14 +279,22 @@ def rasterize_torch(
     work_dtype = torch.float64 if pos.dtype == torch.float64 else torch.float32
     pos_t = pos.detach().reshape(-1, 4).t().to(work_dtype).contiguous()  # [4, P]
     verts = pos_t.index_select(1, vidx_all.t().reshape(-1)).view(12, -1)  # rows x0 x1 x2 y0 ... w2
-    pix, entry, coef, corner = visible_triangles(verts, item, batch, height, width, tile_size, max_fragments)
-    # pixel coordinates in float64 (exact for integers; faster than int64 division)
-    pixf = pix.to(torch.float64)
-    rem = pixf - torch.floor(pixf / (height * width)) * (height * width)
-    py = torch.floor(rem / width)
-    cor = corner.index_select(1, entry).to(torch.float64)
-    lx = (rem - py * width - cor[0]).to(work_dtype)
-    ly = (py - cor[1]).to(work_dtype)
-    vals = _shade_affine(coef.index_select(1, entry), lx, ly)
-    vals[3] = (tri_id.index_select(0, entry) + 1).to(work_dtype)
-    return _RasterShade.apply(pos, vals, pix, entry, vidx_all, (batch, height, width), grad_db)
+    entry, coef, corner = visible_triangles(verts, item, batch, height, width, tile_size, max_fragments)
+    # per-entry table (see _shade_rows) with the empty-pixel entry N appended
+    n_entry = verts.shape[1]
+    table = torch.zeros(15, n_entry + 1, dtype=work_dtype, device=device)
+    table[:12, :n_entry] = coef
+    table[2, n_entry] = 1.0
+    table[12, :n_entry] = tri_id + 1
+    table[13, :n_entry] = corner[0]
+    table[14, :n_entry] = item * height + corner[1]
+    rast = empty_output((batch * height * width, 4), work_dtype, device)
+    rast_db = empty_output((batch * height * width, 4), work_dtype, device)
+    grid = entry.view(batch * height, width)
+    step = max(1, _BLOCK_PIXELS // width)
+    for r0 in range(0, batch * height, step):
+        r1 = min(r0 + step, batch * height)
+        px = slice(r0 * width, r1 * width)
+        _shade_rows(table, grid[r0:r1], (r0, r1), rast[px], rast_db[px])
+    rast, rast_db = rast.to(pos.dtype), rast_db.to(pos.dtype)
+    return _RasterShade.apply(pos, rast, rast_db, entry, vidx_all, (batch, height, width), grad_db)

@@ -31,10 +31,11 @@ import math
 
 import torch
 
-__all__ = ["visible_triangles"]
+from render.torch_backend.alloc import empty_output
+
+__all__ = ["gather_cols", "visible_triangles"]
 
 _BBOX_MARGIN = 1e-3  # pixels; boxes are conservative by this much
-_EMPTY = torch.iinfo(torch.int64).max
 
 
 def _setup(v: torch.Tensor, height: int, width: int):
@@ -162,6 +163,17 @@ def _tiles(box: torch.Tensor, tile: int):
 _ROW_CLASSES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 
 
+def gather_cols(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``table[:, idx]`` as a contiguous [K, n] tensor, one 1-D gather per row.
+
+    (``index_select`` along dim 1 of a row-major table is an order of magnitude slower.)
+    """
+    out = table.new_empty(table.shape[0], idx.shape[0])
+    for k in range(table.shape[0]):
+        torch.index_select(table[k], 0, idx, out=out[k])
+    return out
+
+
 def visible_triangles(
     verts: torch.Tensor,
     item: torch.Tensor,
@@ -170,7 +182,7 @@ def visible_triangles(
     width: int,
     tile_size: int,
     max_fragments: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Nearest covering triangle at every pixel centre.
 
     Args:
@@ -180,70 +192,111 @@ def visible_triangles(
         item: [N] int64 minibatch index of each pair.
 
     Returns:
-        pix: [n] int64 flat indices (into B * H * W) of the covered pixels, ascending.
-        entry: [n] int64 index (into N) of the pair seen at each of them.
+        entry: [B * H * W] int64 index (into N) of the pair seen at each pixel, N where none is.
         coef: [12, N] affine functions (see :func:`_setup`) about ``corner``.
         corner: [2, N] int64 (X, Y) pixel the functions are expanded about.
     """
+    n_entry = verts.shape[1]
+    if n_entry >= 1 << 32:
+        raise ValueError(f"at most 2**32 - 1 (item, triangle) pairs can be drawn at once, got {n_entry}")
     device = verts.device
-    keys = torch.full((batch * height * width,), _EMPTY, dtype=torch.int64, device=device)
+    # empty pixels: larger than every fragment key, and its low half is the sentinel entry N
+    keys = empty_output((batch * height * width,), torch.int64, device).fill_((0x7FFFFFFF << 32) | n_entry)
     coef, box, simple = _setup(verts, height, width)
     owner, dx, dy, tw, th = _tiles(box, tile_size)
     if owner.numel():
-        pc = coef.index_select(1, owner)
-        if bool((dx > 0).any() or (dy > 0).any()):
-            dxf, dyf = dx.to(pc.dtype), dy.to(pc.dtype)
-            pc[0:4] += pc[4:8] * dxf + pc[8:12] * dyf
-        corner = box[:2].index_select(1, owner)
-        base = item.index_select(0, owner) * (height * width) + (corner[1] + dy) * width + corner[0] + dx
-        hard = ~simple.index_select(0, owner)
-        # group tiles by padded height; spans make the width exact
+        # tiles sorted by padded height (spans make the width exact); each chunk is then a slice
         cls = torch.searchsorted(torch.tensor(_ROW_CLASSES, device=device), th)
         order = torch.argsort(cls)
         counts = torch.bincount(cls, minlength=len(_ROW_CLASSES)).tolist()
+        owner, dx, dy, tw, th = (t.index_select(0, order) for t in (owner, dx, dy, tw, th))
+        pc = gather_cols(coef, owner)
+        if bool((dx > 0).any() or (dy > 0).any()):
+            dxf, dyf = dx.to(pc.dtype), dy.to(pc.dtype)
+            pc[0:4] += pc[4:8] * dxf + pc[8:12] * dyf
+        base = (
+            item.index_select(0, owner) * (height * width)
+            + (box[1].index_select(0, owner) + dy) * width
+            + box[0].index_select(0, owner)
+            + dx
+        )
+        bounds = _row_bounds(pc, ~simple.index_select(0, owner))
         start = 0
         for c, cnt in enumerate(counts):
-            if not cnt:
-                continue
-            sel = order[start : start + cnt]
-            start += cnt
             kh = _ROW_CLASSES[c]
             chunk = max(1, max_fragments // (kh * tile_size))
-            for lo in range(0, sel.shape[0], chunk):
-                idx = sel[lo : lo + chunk]
-                _spans(keys, idx, owner, kh, pc, tw, th, base, hard, width)
-    pix = torch.nonzero(keys != _EMPTY).squeeze(1)
-    entry = keys.index_select(0, pix) & 0xFFFFFFFF
-    return pix, entry, coef, box[:2]
+            for lo in range(start, start + cnt, chunk):
+                hi = min(lo + chunk, start + cnt)
+                _spans(
+                    keys,
+                    owner[lo:hi],
+                    kh,
+                    pc[:, lo:hi],
+                    bounds[:, lo:hi],
+                    tw[lo:hi],
+                    th[lo:hi],
+                    base[lo:hi],
+                    width,
+                )
+            start += cnt
+    return keys.bitwise_and_(0xFFFFFFFF), coef, box[:2]
 
 
-def _spans(keys, idx, owner, kh, pc, tw, th, base, hard, width):
-    """Rasterize tiles ``idx`` (at most ``kh`` rows each) as exact row spans into ``keys``.
+def _row_bounds(pc: torch.Tensor, hard: torch.Tensor) -> torch.Tensor:
+    """Per tile and half-plane, the X where the plane crosses row Y as ``c + g Y``.
 
-    In row Y of a tile, each half-plane ``c + gx X + gy Y >= 0`` (the three normalised edge
-    functions, and for triangles crossing the near/far planes ``1 -+ z/w >= 0``) bounds X from
-    below (gx > 0) or above (gx < 0); the covered pixels of the row are the integers between
-    the largest lower and the smallest upper bound, clipped to the tile.
+    Each half-plane ``c + gx X + gy Y >= 0`` (the three normalised edge functions, and for
+    triangles crossing the near/far planes ``1 -+ z/w >= 0``) bounds X from below (gx > 0) or
+    above (gx < 0) at ``-(c + gy Y) / gx``; a (nearly) row-constant plane keeps the whole row
+    when c >= 0 and nothing otherwise.
+
+    Args:
+        pc: [12, T] affine functions of each tile about its corner; hard: [T] near/far crossing.
+
+    Returns:
+        [4, T, P] rows (lower c, lower g, upper c, upper g) for P = 3 or 5 planes; a plane that
+        does not bound a side has c = -inf (lower) or +inf (upper) and g = 0 there.
+    """
+    planes = [(pc[i], pc[4 + i], pc[8 + i]) for i in range(3)]
+    if bool(hard.any()):
+        planes += [(1.0 - pc[3], -pc[7], -pc[11]), (1.0 + pc[3], pc[7], pc[11])]
+    out = pc.new_empty(4, pc.shape[1], len(planes))
+    for k, (c, gx, gy) in enumerate(planes):
+        gx = torch.where(gx.abs() < 1e-20, 1e-20, gx)
+        inv = -1.0 / gx
+        bc, bg = c * inv, gy * inv
+        rising = gx > 0
+        if k >= 3:
+            rising_lo, rising_hi = rising & hard, ~rising & hard
+        else:
+            rising_lo, rising_hi = rising, ~rising
+        out[0, :, k] = torch.where(rising_lo, bc, -math.inf)
+        out[1, :, k] = torch.where(rising_lo, bg, 0.0)
+        out[2, :, k] = torch.where(rising_hi, bc, math.inf)
+        out[3, :, k] = torch.where(rising_hi, bg, 0.0)
+    return out
+
+
+def _spans(keys, owner, kh, pc, bounds, tw, th, base, width):
+    """Rasterize tiles (at most ``kh`` rows each) as exact row spans into ``keys``.
+
+    The covered pixels of a row are the integers between the largest lower and the smallest
+    upper bound of :func:`_row_bounds`, clipped to the tile.
+
+    Args:
+        owner, tw, th, base: [n] entry, width, height and first flat pixel of each tile;
+        pc: [12, n] its affine functions about its corner; bounds: [4, n, P] its row bounds.
     """
     dtype = pc.dtype
-    cf = pc.index_select(1, idx).unsqueeze(2)  # [12, n, 1]
+    cf = pc.unsqueeze(2)  # [12, n, 1]
     sy = torch.arange(kh, device=keys.device, dtype=dtype)
-    n = idx.shape[0]
-    lo = torch.zeros(n, kh, dtype=dtype, device=keys.device)
-    hi = (tw.index_select(0, idx) - 1).to(dtype).unsqueeze(1).expand(n, kh).clone()
-    planes = [(cf[i], cf[4 + i], cf[8 + i]) for i in range(3)]
-    if bool(hard.index_select(0, idx).any()):
-        planes += [(1.0 - cf[3], -cf[7], -cf[11]), (1.0 + cf[3], cf[7], cf[11])]
-    for c0, gx, gy in planes:
-        # a (nearly) row-constant plane keeps the whole row when c >= 0 and nothing otherwise
-        gx = torch.where(gx.abs() < 1e-20, 1e-20, gx)
-        bound = torch.addcmul(c0, gy, sy).mul_(-1.0 / gx)  # [n, kh]: where the plane crosses the row
-        rising = gx > 0
-        torch.maximum(lo, torch.where(rising, bound, -math.inf), out=lo)
-        torch.minimum(hi, torch.where(rising, math.inf, bound), out=hi)
+    n = owner.shape[0]
+    lo = torch.addcmul(bounds[0].unsqueeze(2), bounds[1].unsqueeze(2), sy).amax(1).clamp_(min=0.0)
+    hi = torch.addcmul(bounds[2].unsqueeze(2), bounds[3].unsqueeze(2), sy).amin(1)
+    hi = torch.minimum(hi, (tw - 1).to(dtype).unsqueeze(1))
     x0 = torch.ceil(lo.clamp_(max=1e9))
     count = (torch.floor(hi.clamp_(min=-1e9)) - x0 + 1.0).clamp_(min=0.0)
-    count.masked_fill_(sy >= th.index_select(0, idx).unsqueeze(1).to(dtype), 0.0)
+    count.masked_fill_(sy >= th.to(dtype).unsqueeze(1), 0.0)
     count = count.view(-1).to(torch.int64)
     total = int(count.sum())
     if not total:
@@ -251,17 +304,16 @@ def _spans(keys, idx, owner, kh, pc, tw, th, base, hard, width):
     # one entry per covered pixel: row r holds local X = x0[r] .. x0[r] + count[r] - 1, i.e.
     # X = k - first[r] for the running index k of the entry
     first = (torch.cumsum(count, 0) - count - x0.view(-1).to(torch.int64)).view(n, kh)
-    t_row = idx.unsqueeze(1)
     ly = torch.arange(kh, device=keys.device)
-    row_pix = (base.index_select(0, idx).unsqueeze(1) + ly * width - first).view(-1)
+    row_pix = (base.unsqueeze(1) + ly * width - first).view(-1)
     gxd = cf[7].to(torch.float64)  # [n, 1]
     row_d = (torch.addcmul(cf[3], cf[11], sy).to(torch.float64) - gxd * first.to(torch.float64)).view(-1)
     row_g = gxd.expand(n, kh).reshape(-1)
-    row_id = owner.index_select(0, t_row.expand(n, kh).reshape(-1))
+    row_id = owner.unsqueeze(1).expand(n, kh).reshape(-1)
     row = torch.repeat_interleave(torch.arange(n * kh, device=keys.device), count, output_size=total)
     k = torch.arange(total, device=keys.device)
-    pix = row_pix.index_select(0, row) + k
-    d = torch.addcmul(row_d.index_select(0, row), row_g.index_select(0, row), k.to(torch.float64))
+    pix = row_pix.index_select(0, row).add_(k)
+    d = row_g.index_select(0, row).mul_(k.to(torch.float64)).add_(row_d.index_select(0, row))
     d = d.to(torch.float32).clamp_(-1.0, 1.0).add_(1.0)  # in [0, 2]: its float bits order like it
-    key = (d.view(torch.int32).to(torch.int64) << 32) | row_id.index_select(0, row)
+    key = d.view(torch.int32).to(torch.int64).bitwise_left_shift_(32).bitwise_or_(row_id.index_select(0, row))
     keys.scatter_reduce_(0, pix, key, reduce="amin")
