@@ -102,45 +102,38 @@ def _shade_rows(table: torch.Tensor, entry: torch.Tensor, rows: tuple[int, int],
     formulas.
 
     Args:
-        table: [15, N + 1] per entry: rows 0-3 the normalised edge functions a0, a1, a2 and z/w
-            at the expansion pixel, rows 4-7 their d/dX, rows 8-11 their d/dY, row 12 the
-            triangle id + 1, rows 13-14 the expansion pixel (X, global row). Column N (the entry
-            of empty pixels) is a2 = 1 and 0 otherwise, which makes every output 0.
+        table: [15, N + 1] per entry: rows 0-3 the values at the expansion pixel of the
+            normalised edge functions a0, a1, their sum s = a0 + a1 + a2, and z/w, rows 4-7
+            their d/dX, rows 8-11 their d/dY, row 12 the triangle id + 1, rows 13-14 the
+            expansion pixel (X, global row). Column N (the entry of empty pixels) is s = 1 and
+            0 otherwise, which makes every output 0.
         entry: [R, W] int64 entry seen at each pixel of the rows.
         rast: [R * W, 4] written: u, v (clamped and renormalised), z/w (clamped), id + 1.
         rast_db: [R * W, 4] written: du/dX, du/dY, dv/dX, dv/dY of the unclamped barycentrics.
     """
     n_rows, width = entry.shape
     flat = entry.view(-1)
-
-    def col(r: int) -> torch.Tensor:
-        return table[r].index_select(0, flat)
-
+    c0, c1, cs, cz, gx0, gx1, gxs, gxz, gy0, gy1, gys, gyz, _, cx, cy = (
+        table[r].index_select(0, flat) if r != 12 else None for r in range(15)
+    )
     # offset from the expansion pixel: integers, exact in float32 below 2**24
-    lx = torch.arange(width, device=entry.device, dtype=table.dtype).sub(col(13).view(n_rows, width)).view(-1)
+    lx = torch.arange(width, device=entry.device, dtype=table.dtype).sub(cx.view(n_rows, width)).view(-1)
     y = torch.arange(rows[0], rows[1], device=entry.device, dtype=table.dtype).unsqueeze(1)
-    ly = y.sub(col(14).view(n_rows, width)).view(-1)
-
-    def affine(r: int) -> torch.Tensor:
-        return col(r).addcmul_(col(r + 4), lx).addcmul_(col(r + 8), ly)
-
-    iw = affine(2)
-    a0 = affine(0)
-    a1 = affine(1)
-    iw.add_(a0).add_(a1).reciprocal_()
-    b0 = a0.mul_(iw)
-    b1 = a1.mul_(iw)
-    for axis, r in ((0, 4), (1, 8)):  # d/dX, d/dY
-        g0, g1, g2 = col(r), col(r + 1), col(r + 2)
-        gs = g2.add_(g0).add_(g1)
-        torch.mul(g0.addcmul_(b0, gs, value=-1.0), iw, out=rast_db[:, axis])
-        torch.mul(g1.addcmul_(b1, gs, value=-1.0), iw, out=rast_db[:, 2 + axis])
+    ly = y.sub(cy.view(n_rows, width)).view(-1)
+    iw = cs.addcmul_(gxs, lx).addcmul_(gys, ly).reciprocal_()
+    b0 = c0.addcmul_(gx0, lx).addcmul_(gy0, ly).mul_(iw)
+    b1 = c1.addcmul_(gx1, lx).addcmul_(gy1, ly).mul_(iw)
+    torch.clamp(cz.addcmul_(gxz, lx).addcmul_(gyz, ly), -1, 1, out=rast[:, 2])
+    # d(a_i / s) = (da_i - b_i ds) / s
+    torch.mul(gx0.addcmul_(b0, gxs, value=-1.0), iw, out=rast_db[:, 0])
+    torch.mul(gy0.addcmul_(b0, gys, value=-1.0), iw, out=rast_db[:, 1])
+    torch.mul(gx1.addcmul_(b1, gxs, value=-1.0), iw, out=rast_db[:, 2])
+    torch.mul(gy1.addcmul_(b1, gys, value=-1.0), iw, out=rast_db[:, 3])
     u = b0.clamp_(0, 1)
     v = b1.clamp_(0, 1)
-    s = torch.add(u, v).clamp_(min=1.0)
-    torch.div(u, s, out=rast[:, 0])
-    torch.div(v, s, out=rast[:, 1])
-    torch.clamp(affine(3), -1, 1, out=rast[:, 2])
+    total = torch.add(u, v).clamp_(min=1.0)
+    torch.div(u, total, out=rast[:, 0])
+    torch.div(v, total, out=rast[:, 1])
     torch.index_select(table[12], 0, flat, out=rast[:, 3])
 
 
@@ -283,7 +276,10 @@ def rasterize_torch(
     # per-entry table (see _shade_rows) with the empty-pixel entry N appended
     n_entry = verts.shape[1]
     table = torch.zeros(15, n_entry + 1, dtype=work_dtype, device=device)
-    table[:12, :n_entry] = coef
+    for r in (0, 4, 8):  # (a0, a1, a2, z/w) -> (a0, a1, a0 + a1 + a2, z/w)
+        table[r : r + 2, :n_entry] = coef[r : r + 2]
+        torch.sum(coef[r : r + 3], 0, out=table[r + 2, :n_entry])
+        table[r + 3, :n_entry] = coef[r + 3]
     table[2, n_entry] = 1.0
     table[12, :n_entry] = tri_id + 1
     table[13, :n_entry] = corner[0]
