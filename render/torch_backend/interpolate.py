@@ -53,8 +53,9 @@ class _Blend(torch.autograd.Function):
         for px, b in _blocks(batch, height, width):
             blk = flat[px]
             col = _corner_rows(blk, b, n_tri, batched)
-            u, v = blk[:, 0].to(table.dtype), blk[:, 1].to(table.dtype)
-            w = 1.0 - u - v
+            u = blk[:, 0].to(table.dtype, memory_format=torch.contiguous_format, copy=True)
+            v = blk[:, 1].to(table.dtype, memory_format=torch.contiguous_format, copy=True)
+            w = (1.0 - u).sub_(v)
             for c in range(n_chan):
                 a0, a1, a2 = (tab[k * n_chan + c].index_select(0, col) for k in range(3))
                 torch.addcmul(a2.mul_(w).addcmul_(a0, u), a1, v, out=out[px, c])
