@@ -160,9 +160,6 @@ def _tiles(box: torch.Tensor, tile: int):
     return owner, dx, dy, tw, th
 
 
-_ROW_CLASSES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
-
-
 def gather_cols(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """``table[:, idx]`` as a contiguous [K, n] tensor, one 1-D gather per row.
 
@@ -205,11 +202,6 @@ def visible_triangles(
     coef, box, simple = _setup(verts, height, width)
     owner, dx, dy, tw, th = _tiles(box, tile_size)
     if owner.numel():
-        # tiles sorted by padded height (spans make the width exact); each chunk is then a slice
-        cls = torch.searchsorted(torch.tensor(_ROW_CLASSES, device=device), th)
-        order = torch.argsort(cls)
-        counts = torch.bincount(cls, minlength=len(_ROW_CLASSES)).tolist()
-        owner, dx, dy, tw, th = (t.index_select(0, order) for t in (owner, dx, dy, tw, th))
         pc = gather_cols(coef, owner)
         if bool((dx > 0).any() or (dy > 0).any()):
             dxf, dyf = dx.to(pc.dtype), dy.to(pc.dtype)
@@ -221,24 +213,14 @@ def visible_triangles(
             + dx
         )
         bounds = _row_bounds(pc, ~simple.index_select(0, owner))
-        start = 0
-        for c, cnt in enumerate(counts):
-            kh = _ROW_CLASSES[c]
-            chunk = max(1, max_fragments // (kh * tile_size))
-            for lo in range(start, start + cnt, chunk):
-                hi = min(lo + chunk, start + cnt)
+        # groups of whole tiles with at most max_fragments rows (a tile has at most tile_size)
+        edges = _cuts(torch.cumsum(th, 0), min(max_fragments, _GROUP_ROWS))
+        for t0, t1 in zip(edges[:-1], edges[1:], strict=True):
+            if t1 > t0:
+                sl = slice(t0, t1)
                 _spans(
-                    keys,
-                    owner[lo:hi],
-                    kh,
-                    pc[:, lo:hi],
-                    bounds[:, lo:hi],
-                    tw[lo:hi],
-                    th[lo:hi],
-                    base[lo:hi],
-                    width,
+                    keys, owner[sl], pc[:, sl], bounds[:, sl], tw[sl], th[sl], base[sl], width, max_fragments
                 )
-            start += cnt
     return keys.bitwise_and_(0xFFFFFFFF), coef, box[:2]
 
 
@@ -277,43 +259,72 @@ def _row_bounds(pc: torch.Tensor, hard: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _spans(keys, owner, kh, pc, bounds, tw, th, base, width):
-    """Rasterize tiles (at most ``kh`` rows each) as exact row spans into ``keys``.
+def _spans(keys, owner, pc, bounds, tw, th, base, width, max_fragments):
+    """Rasterize tiles as exact row spans into ``keys``.
 
-    The covered pixels of a row are the integers between the largest lower and the smallest
-    upper bound of :func:`_row_bounds`, clipped to the tile.
+    The covered pixels of a tile row are the integers between the largest lower and the
+    smallest upper bound of :func:`_row_bounds`, clipped to the tile. All rows of the tiles are
+    handled at once; their fragments are expanded in chunks of about ``max_fragments``.
 
     Args:
-        owner, tw, th, base: [n] entry, width, height and first flat pixel of each tile;
-        pc: [12, n] its affine functions about its corner; bounds: [4, n, P] its row bounds.
+        owner, tw, th, base: [T] entry, width, height and first flat pixel of each tile;
+        pc: [12, T] its affine functions about its corner; bounds: [4, T, P] its row bounds.
     """
-    dtype = pc.dtype
-    cf = pc.unsqueeze(2)  # [12, n, 1]
-    sy = torch.arange(kh, device=keys.device, dtype=dtype)
-    n = owner.shape[0]
-    lo = torch.addcmul(bounds[0].unsqueeze(2), bounds[1].unsqueeze(2), sy).amax(1).clamp_(min=0.0)
-    hi = torch.addcmul(bounds[2].unsqueeze(2), bounds[3].unsqueeze(2), sy).amin(1)
-    hi = torch.minimum(hi, (tw - 1).to(dtype).unsqueeze(1))
-    x0 = torch.ceil(lo.clamp_(max=1e9))
-    count = (torch.floor(hi.clamp_(min=-1e9)) - x0 + 1.0).clamp_(min=0.0)
-    count.masked_fill_(sy >= th.to(dtype).unsqueeze(1), 0.0)
-    count = count.view(-1).to(torch.int64)
-    total = int(count.sum())
+    device, dtype = keys.device, pc.dtype
+    n_tiles = owner.shape[0]
+    tile = torch.repeat_interleave(torch.arange(n_tiles, device=device), th)  # [R] tile of each row
+    n_rows = tile.shape[0]
+    y = torch.arange(n_rows, device=device) - (torch.cumsum(th, 0) - th).index_select(0, tile)
+    yf = y.to(dtype).unsqueeze(1)
+    lo = torch.addcmul(bounds[0].index_select(0, tile), bounds[1].index_select(0, tile), yf)
+    lo = lo.amax(1).clamp_(0.0, 1e9)
+    hi = torch.addcmul(bounds[2].index_select(0, tile), bounds[3].index_select(0, tile), yf).amin(1)
+    hi = torch.minimum(hi, (tw - 1).to(dtype).index_select(0, tile))
+    x0 = torch.ceil(lo)
+    count = (torch.floor(hi) - x0).add_(1.0).clamp_(min=0.0).to(torch.int64)
+    end = torch.cumsum(count, 0)
+    total = int(end[-1])
     if not total:
         return
-    # one entry per covered pixel: row r holds local X = x0[r] .. x0[r] + count[r] - 1, i.e.
-    # X = k - first[r] for the running index k of the entry
-    first = (torch.cumsum(count, 0) - count - x0.view(-1).to(torch.int64)).view(n, kh)
-    ly = torch.arange(kh, device=keys.device)
-    row_pix = (base.unsqueeze(1) + ly * width - first).view(-1)
-    gxd = cf[7].to(torch.float64)  # [n, 1]
-    row_d = (torch.addcmul(cf[3], cf[11], sy).to(torch.float64) - gxd * first.to(torch.float64)).view(-1)
-    row_g = gxd.expand(n, kh).reshape(-1)
-    row_id = owner.unsqueeze(1).expand(n, kh).reshape(-1)
-    row = torch.repeat_interleave(torch.arange(n * kh, device=keys.device), count, output_size=total)
-    k = torch.arange(total, device=keys.device)
-    pix = row_pix.index_select(0, row).add_(k)
-    d = row_g.index_select(0, row).mul_(k.to(torch.float64)).add_(row_d.index_select(0, row))
-    d = d.to(torch.float32).clamp_(-1.0, 1.0).add_(1.0)  # in [0, 2]: its float bits order like it
-    key = d.view(torch.int32).to(torch.int64).bitwise_left_shift_(32).bitwise_or_(row_id.index_select(0, row))
-    keys.scatter_reduce_(0, pix, key, reduce="amin")
+    # fragment K (running index over the rows' fragments) of row r is at local X = K - first[r]
+    first = (end - count).sub_(x0.to(torch.int64))
+    row_pix = (base.index_select(0, tile) + y * width).sub_(first)
+    gz = pc[7].to(torch.float64).index_select(0, tile)
+    z0 = torch.addcmul(pc[3].index_select(0, tile), pc[11].index_select(0, tile), yf.squeeze(1))
+    row_d = z0.to(torch.float64).sub_(gz * first.to(torch.float64))
+    row_id = owner.index_select(0, tile)
+    edges = _cuts(end, min(max_fragments, _CHUNK_FRAGMENTS))
+    at = torch.tensor(edges[1:], device=device)
+    ends = [0, *torch.where(at > 0, end.index_select(0, (at - 1).clamp_(min=0)), 0).tolist()]
+    for r0, r1, k0, k1 in zip(edges[:-1], edges[1:], ends[:-1], ends[1:], strict=True):
+        if k1 == k0:
+            continue
+        row = torch.repeat_interleave(torch.arange(r0, r1, device=device), count[r0:r1], output_size=k1 - k0)
+        k = torch.arange(k0, k1, device=device)
+        pix = row_pix.index_select(0, row).add_(k)
+        d = gz.index_select(0, row).mul_(k.to(torch.float64)).add_(row_d.index_select(0, row))
+        d = d.to(torch.float32).clamp_(-1.0, 1.0).add_(1.0)  # in [0, 2]: its float bits order like it
+        key = (
+            d.view(torch.int32)
+            .to(torch.int64)
+            .bitwise_left_shift_(32)
+            .bitwise_or_(row_id.index_select(0, row))
+        )
+        keys.scatter_reduce_(0, pix, key, reduce="amin")
+
+
+# Work sizes: temporaries of at most about 1 MiB are served again from the allocator's free
+# lists, larger ones are mapped afresh (a page fault per 4 KiB) on every call.
+_GROUP_ROWS = 1 << 16
+_CHUNK_FRAGMENTS = 1 << 17
+
+
+def _cuts(cum: torch.Tensor, limit: int) -> list[int]:
+    """Split points [0, ..., n] of n items with inclusive running totals ``cum`` into runs whose
+    totals exceed ``limit`` by less than one item (runs may be empty)."""
+    n = cum.shape[0]
+    total = int(cum[-1])
+    if total <= limit:
+        return [0, n]
+    marks = torch.arange(limit, total, limit, device=cum.device, dtype=cum.dtype)
+    return [0, *torch.searchsorted(cum, marks, right=True).tolist(), n]
