@@ -11,9 +11,12 @@ about half of a square frame, at 256^2, 512^2 and 1024^2.
   (float32 RGBA, like ``rast``). Needs ``pip install moderngl`` and Mesa's EGL
   (``apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri``); skipped with a message otherwise.
 
-Each configuration runs in a fresh subprocess so that its peak resident memory (above the
-process's baseline after setup) can be reported. Prints median seconds and ratios, and the ratio
-of CPU time (all threads) of the forward passes, which is robust to other load on the machine.
+Each measurement runs in a fresh subprocess so that its peak resident memory (above the
+process's baseline after setup) can be reported. On a shared virtual machine the speed of a
+whole process can differ by 1.5x from the next one's, so each configuration runs ``--rounds``
+rounds that alternate a torch and an llvmpipe process; the fwd/gl ratio is taken within each
+round (printed) and its median over rounds is reported, with the medians of the seconds. Also
+printed: the ratio of CPU time (all threads) of the forward passes.
 On a busy machine, prefer ``--threads 1`` (or ``OMP_WAIT_POLICY=PASSIVE``): OpenMP's spinning
 barriers make multi-threaded PyTorch many times slower when its cores are oversubscribed.
 
@@ -90,6 +93,10 @@ def _median_time(fn, repeats: int) -> tuple[float, float]:
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     return sorted(wall)[len(wall) // 2], sorted(cpu)[len(cpu) // 2]
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
 
 
 def _peak_mb(baseline_kb: int) -> float:
@@ -215,7 +222,10 @@ def main() -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--meshes", nargs="+", default=list(MESHES), choices=list(MESHES))
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs per process")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating torch / llvmpipe processes per configuration"
+    )
     parser.add_argument("--no-backward", action="store_true", help="skip the forward+backward runs")
     parser.add_argument(
         "--threads", type=int, default=None, help="threads for torch and llvmpipe (default: all)"
@@ -233,8 +243,8 @@ def main() -> None:
 
     threads = args.threads or "default"
     print(
-        f"bench_raster: {os.cpu_count()} CPUs, threads {threads}, median of {args.repeats} runs, "
-        "peak = extra RSS"
+        f"bench_raster: {os.cpu_count()} CPUs, threads {threads}, median of {args.repeats} runs per "
+        f"process, median over {args.rounds} alternating rounds; peak = extra RSS"
     )
     header = (
         f"{'mesh':>5} {'res':>5} | {'torch fwd':>10} {'peak':>7} | {'llvmpipe':>10} {'peak':>7} | "
@@ -246,22 +256,34 @@ def main() -> None:
     cpu_ratios: list[str] = []
     for mesh in args.meshes:
         for res in args.sizes:
-            fwd = _run(["torch", mesh, str(res), "fwd", "--repeats", str(args.repeats)], args.threads)
-            gl = _run(["gl", mesh, str(res), "--repeats", str(args.repeats)], args.threads)
+            # rounds alternate fresh torch and llvmpipe processes, so that both see the same
+            # machine state; the ratio is taken within each round, then the median over rounds
+            fwds, gls, ratios, cpu = [], [], [], []
+            for _ in range(args.rounds):
+                fwd = _run(["torch", mesh, str(res), "fwd", "--repeats", str(args.repeats)], args.threads)
+                gl = _run(["gl", mesh, str(res), "--repeats", str(args.repeats)], args.threads)
+                if isinstance(fwd, str):
+                    raise SystemExit(f"torch forward failed: {fwd}")
+                fwds.append(fwd)
+                if isinstance(gl, str):
+                    gl_note = gl
+                else:
+                    gls.append(gl)
+                    ratios.append(fwd["seconds"] / gl["seconds"])
+                    cpu.append(fwd["cpu_seconds"] / gl["cpu_seconds"])
             bwd = (
                 None
                 if args.no_backward
                 else _run(["torch", mesh, str(res), "bwd", "--repeats", str(args.repeats)], args.threads)
             )
-            if isinstance(fwd, str):
-                raise SystemExit(f"torch forward failed: {fwd}")
-            if isinstance(gl, str):
-                gl_note = gl
-            cells = [f"{mesh:>5} {res:>5} | {fwd['seconds'] * 1e3:8.1f}ms {fwd['peak_mb']:5.0f}MB |"]
-            if isinstance(gl, dict):
-                ratio = fwd["seconds"] / gl["seconds"]
-                cpu_ratios.append(f"{mesh} {res}: {fwd['cpu_seconds'] / gl['cpu_seconds']:.2f}x")
-                cells.append(f" {gl['seconds'] * 1e3:8.1f}ms {gl['peak_mb']:5.0f}MB | {ratio:5.2f}x |")
+            fwd_s = _median([f["seconds"] for f in fwds])
+            peak = max(f["peak_mb"] for f in fwds)
+            cells = [f"{mesh:>5} {res:>5} | {fwd_s * 1e3:8.1f}ms {peak:5.0f}MB |"]
+            if gls:
+                gl_s = _median([g["seconds"] for g in gls])
+                gl_peak = max(g["peak_mb"] for g in gls)
+                cpu_ratios.append(f"{mesh} {res}: {_median(cpu):.2f}x")
+                cells.append(f" {gl_s * 1e3:8.1f}ms {gl_peak:5.0f}MB | {_median(ratios):5.2f}x |")
             else:
                 cells.append(f" {'n/a':>10} {'':>7} | {'n/a':>6} |")
             if isinstance(bwd, dict):
@@ -270,9 +292,12 @@ def main() -> None:
             elif isinstance(bwd, str):
                 cells.append(f" failed: {bwd}")
             print("".join(cells), flush=True)
-            if isinstance(gl, dict) and "coverage" in gl:
-                cov_note = f"coverage torch {fwd['coverage']:.3f} / gl {gl['coverage']:.3f}; {gl['renderer']}"
-                print(f"{'':>12}  ({cov_note}; torch threads {fwd['threads']})")
+            if gls:
+                rounds = " ".join(f"{r:.2f}" for r in ratios)
+                cov_note = f"coverage torch {fwds[0]['coverage']:.3f} / gl {gls[0]['coverage']:.3f}"
+                print(
+                    f"{'':>12}  ({cov_note}; fwd/gl per round {rounds}; torch threads {fwds[0]['threads']})"
+                )
     if cpu_ratios:
         print("forward CPU-time ratio torch/llvmpipe (robust to other load): " + ", ".join(cpu_ratios))
     if gl_note:
