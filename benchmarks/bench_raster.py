@@ -3,7 +3,9 @@
 Workload: a closed, bumpy sphere of ~40k and ~200k faces, seen by a perspective camera, filling
 about half of a square frame, at 256^2, 512^2 and 1024^2.
 
-- ``torch fwd``: ``render.rasterize`` + ``render.interpolate`` (3 channels: world position).
+- ``eager fwd``: ``render.rasterize`` + ``render.interpolate`` (3 channels: world position).
+- ``compiled``: the same with ``TorchRasterContext(compile=True)`` (per-pixel kernels through
+  ``torch.compile``; the compiling first call is excluded and its duration printed).
 - ``torch fwd+bwd``: the same plus ``render.antialias`` of the hard mask, and the backward pass of
   a loss on the interpolated positions and the antialiased mask to the clip-space positions.
 - ``llvmpipe fwd``: the same forward workload in OpenGL (moderngl, headless EGL context on Mesa's
@@ -110,16 +112,21 @@ def worker_torch(mesh: str, res: int, mode: str, repeats: int) -> dict:
 
     verts, faces = bumpy_sphere(*MESHES[mesh])
     pos = clip_positions(verts)
-    ctx = render.make_context("torch")
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ctx = render.make_context("torch", compile=mode == "fwdc")
     out: dict = {"threads": torch.get_num_threads(), "faces": int(faces.shape[0])}
-    if mode == "fwd":
+    if mode in ("fwd", "fwdc"):
 
         def step():
             with torch.no_grad():
                 rast, _ = render.rasterize(ctx, pos, faces, (res, res))
-                render.interpolate(verts, rast, faces)
+                render.interpolate(verts, rast, faces, backend=ctx)
 
+        t0 = time.perf_counter()
+        with torch.no_grad():  # compiles with fwdc (dynamic shapes: once for every size)
+            rast, _ = render.rasterize(ctx, pos, faces, (64, 64))
+            render.interpolate(verts, rast, faces, backend=ctx)
+        out["first_call_s"] = time.perf_counter() - t0
+        baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         rast, _ = render.rasterize(ctx, pos, faces, (res, res))
         out["coverage"] = float((rast[..., 3] > 0).float().mean())
     else:
@@ -130,6 +137,7 @@ def worker_torch(mesh: str, res: int, mode: str, repeats: int) -> dict:
         except ImportError:
             has_aa = False
         out["antialias"] = has_aa
+        baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
         def step():
             p = pos.clone().requires_grad_(True)
@@ -228,6 +236,9 @@ def main() -> None:
     )
     parser.add_argument("--no-backward", action="store_true", help="skip the forward+backward runs")
     parser.add_argument(
+        "--no-compile", action="store_true", help="skip the TorchRasterContext(compile=True) runs"
+    )
+    parser.add_argument(
         "--threads", type=int, default=None, help="threads for torch and llvmpipe (default: all)"
     )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
@@ -247,57 +258,75 @@ def main() -> None:
         f"process, median over {args.rounds} alternating rounds; peak = extra RSS"
     )
     header = (
-        f"{'mesh':>5} {'res':>5} | {'torch fwd':>10} {'peak':>7} | {'llvmpipe':>10} {'peak':>7} | "
-        f"{'fwd/gl':>6} | {'fwd+bwd':>10} {'peak':>7}"
+        f"{'mesh':>5} {'res':>5} | {'eager fwd':>10} {'peak':>7} | {'compiled':>10} {'peak':>7} | "
+        f"{'llvmpipe':>10} {'peak':>7} | {'eager/gl':>8} {'comp/gl':>8} | {'fwd+bwd':>10} {'peak':>7}"
     )
     print(header)
     print("-" * len(header))
     gl_note = None
     cpu_ratios: list[str] = []
+    modes = ["fwd"] if args.no_compile else ["fwd", "fwdc"]
     for mesh in args.meshes:
         for res in args.sizes:
             # rounds alternate fresh torch and llvmpipe processes, so that both see the same
-            # machine state; the ratio is taken within each round, then the median over rounds
-            fwds, gls, ratios, cpu = [], [], [], []
+            # machine state; the ratios are taken within each round, then the median over rounds
+            runs: dict[str, list[dict]] = {m: [] for m in modes}
+            ratios: dict[str, list[float]] = {m: [] for m in modes}
+            gls, cpu = [], []
             for _ in range(args.rounds):
-                fwd = _run(["torch", mesh, str(res), "fwd", "--repeats", str(args.repeats)], args.threads)
+                got = {}
+                for m in modes:
+                    r = _run(["torch", mesh, str(res), m, "--repeats", str(args.repeats)], args.threads)
+                    if isinstance(r, str):
+                        raise SystemExit(f"torch {m} failed: {r}")
+                    runs[m].append(r)
+                    got[m] = r
                 gl = _run(["gl", mesh, str(res), "--repeats", str(args.repeats)], args.threads)
-                if isinstance(fwd, str):
-                    raise SystemExit(f"torch forward failed: {fwd}")
-                fwds.append(fwd)
                 if isinstance(gl, str):
                     gl_note = gl
-                else:
-                    gls.append(gl)
-                    ratios.append(fwd["seconds"] / gl["seconds"])
-                    cpu.append(fwd["cpu_seconds"] / gl["cpu_seconds"])
+                    continue
+                gls.append(gl)
+                for m in modes:
+                    ratios[m].append(got[m]["seconds"] / gl["seconds"])
+                cpu.append(got["fwd"]["cpu_seconds"] / gl["cpu_seconds"])
             bwd = (
                 None
                 if args.no_backward
                 else _run(["torch", mesh, str(res), "bwd", "--repeats", str(args.repeats)], args.threads)
             )
-            fwd_s = _median([f["seconds"] for f in fwds])
-            peak = max(f["peak_mb"] for f in fwds)
-            cells = [f"{mesh:>5} {res:>5} | {fwd_s * 1e3:8.1f}ms {peak:5.0f}MB |"]
+            cells = [f"{mesh:>5} {res:>5} |"]
+            for m in ("fwd", "fwdc"):
+                if m in runs:
+                    sec = _median([r["seconds"] for r in runs[m]])
+                    peak = max(r["peak_mb"] for r in runs[m])
+                    cells.append(f" {sec * 1e3:8.1f}ms {peak:5.0f}MB |")
+                else:
+                    cells.append(f" {'-':>10} {'':>7} |")
             if gls:
                 gl_s = _median([g["seconds"] for g in gls])
                 gl_peak = max(g["peak_mb"] for g in gls)
                 cpu_ratios.append(f"{mesh} {res}: {_median(cpu):.2f}x")
-                cells.append(f" {gl_s * 1e3:8.1f}ms {gl_peak:5.0f}MB | {_median(ratios):5.2f}x |")
+                comp = f"{_median(ratios['fwdc']):7.2f}x" if "fwdc" in ratios else f"{'-':>8}"
+                cells.append(
+                    f" {gl_s * 1e3:8.1f}ms {gl_peak:5.0f}MB | {_median(ratios['fwd']):7.2f}x {comp} |"
+                )
             else:
-                cells.append(f" {'n/a':>10} {'':>7} | {'n/a':>6} |")
+                cells.append(f" {'n/a':>10} {'':>7} | {'n/a':>8} {'n/a':>8} |")
             if isinstance(bwd, dict):
                 tag = "" if bwd.get("antialias") else " (no antialias)"
                 cells.append(f" {bwd['seconds'] * 1e3:8.1f}ms {bwd['peak_mb']:5.0f}MB{tag}")
             elif isinstance(bwd, str):
                 cells.append(f" failed: {bwd}")
             print("".join(cells), flush=True)
+            notes = [f"coverage torch {runs['fwd'][0]['coverage']:.3f}"]
             if gls:
-                rounds = " ".join(f"{r:.2f}" for r in ratios)
-                cov_note = f"coverage torch {fwds[0]['coverage']:.3f} / gl {gls[0]['coverage']:.3f}"
-                print(
-                    f"{'':>12}  ({cov_note}; fwd/gl per round {rounds}; torch threads {fwds[0]['threads']})"
-                )
+                notes[0] += f" / gl {gls[0]['coverage']:.3f}"
+                for m in modes:
+                    notes.append(f"{m}/gl per round " + " ".join(f"{r:.2f}" for r in ratios[m]))
+            if "fwdc" in runs:
+                notes.append(f"first compiled call {_median([r['first_call_s'] for r in runs['fwdc']]):.1f}s")
+            notes.append(f"torch threads {runs['fwd'][0]['threads']}")
+            print(f"{'':>12}  (" + "; ".join(notes) + ")")
     if cpu_ratios:
         print("forward CPU-time ratio torch/llvmpipe (robust to other load): " + ", ".join(cpu_ratios))
     if gl_note:

@@ -116,17 +116,25 @@ class TorchRasterContext:
         max_fragments: most candidate fragments expanded per chunk; bounds the temporary memory
             of the visibility pass (about 70 bytes per fragment) independently of image and mesh
             size. Outputs take O(B H W) on top.
+        compile: run the per-pixel kernels (the shading of ``rasterize``, the forward blend of
+            ``interpolate`` when given this context as ``backend``) through ``torch.compile``:
+            about 5x faster on CPU, after a first call that compiles (tens of seconds; needs a
+            C++ compiler). See :mod:`render.torch_backend.compiled`.
     """
 
     tile_size: int = 32
     max_fragments: int = 1 << 21
+    compile: bool = False
     backend: Backend = field(default=Backend.TORCH, init=False)
+    kernels: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.tile_size, int) or not 1 <= self.tile_size <= 64:
             raise ValueError(f"tile_size must be an int in [1, 64], got {self.tile_size!r}")
         if not isinstance(self.max_fragments, int) or self.max_fragments < 1:
             raise ValueError(f"max_fragments must be a positive int, got {self.max_fragments!r}")
+        if not isinstance(self.compile, bool):
+            raise ValueError(f"compile must be a bool, got {self.compile!r}")
 
 
 class NvdiffrastRasterContext:
@@ -162,7 +170,7 @@ RasterContext = TorchRasterContext | NvdiffrastRasterContext
 def make_context(
     backend: Backend | str = Backend.AUTO,
     device: torch.device | str | None = None,
-    **torch_options: int,
+    **torch_options: int | bool,
 ) -> RasterContext:
     """Create the rasterizer context for ``backend`` on ``device``.
 
@@ -171,7 +179,7 @@ def make_context(
             ``nvdiffrast``; a named backend that cannot be used raises, never falls back.
         device: where the tensors will live (``None``: CPU for ``auto``, the current CUDA
             device for ``nvdiffrast``).
-        **torch_options: ``tile_size`` / ``max_fragments`` of :class:`TorchRasterContext`.
+        **torch_options: ``tile_size`` / ``max_fragments`` / ``compile`` of :class:`TorchRasterContext`.
 
     Returns:
         A :class:`TorchRasterContext` or :class:`NvdiffrastRasterContext`.

@@ -134,6 +134,12 @@ def _get_context(ctx: RasterContext | None, backend: Backend | str, like: Tensor
     return ctx
 
 
+def _interp_backend(ctx: RasterContext) -> Backend | TorchRasterContext:
+    """``interpolate``'s backend matching the rasterizer: a torch context itself (its options,
+    e.g. ``compile``, apply), else nvdiffrast."""
+    return ctx if isinstance(ctx, TorchRasterContext) else Backend.NVDIFFRAST
+
+
 def _backend_of(ctx: RasterContext) -> Backend:
     """The backend the context-free ops must use so that they match the rasterizer."""
     return Backend.NVDIFFRAST if isinstance(ctx, NvdiffrastRasterContext) else Backend.TORCH
@@ -328,7 +334,7 @@ def _render_instanced(
     if normal_mode is NormalMode.VERTEX:
         attrs.append(_vertex_normals(world, faces))
     interp, _ = ops.interpolate(
-        torch.cat(attrs, dim=-1).contiguous(), rast, tri, backend=_backend_of(context)
+        torch.cat(attrs, dim=-1).contiguous(), rast, tri, backend=_interp_backend(context)
     )
 
     face_id = rast[..., 3].round().to(torch.int64) - 1  # [B, H, W], -1 = background
@@ -381,7 +387,7 @@ def _render_ranges(
     if normal_mode is NormalMode.VERTEX:
         attrs.append(_vertex_normals(world, tri64))
     interp, _ = ops.interpolate(
-        torch.cat(attrs, dim=-1).contiguous(), rast, tri, backend=_backend_of(context)
+        torch.cat(attrs, dim=-1).contiguous(), rast, tri, backend=_interp_backend(context)
     )
 
     global_id = rast[..., 3].round().to(torch.int64) - 1  # [B, H, W]

@@ -156,6 +156,11 @@ def rasterize(
         return rasterize_nvdiffrast(ctx.raw, pos, tri, (height, width), ranges=ranges, grad_db=grad_db)
     from render.torch_backend.rasterize import rasterize_torch
 
+    shade = None
+    if ctx.compile:
+        from render.torch_backend.compiled import compiled
+
+        shade = compiled(ctx.kernels, "shade_image")
     return rasterize_torch(
         pos,
         tri,
@@ -164,6 +169,7 @@ def rasterize(
         grad_db=grad_db,
         tile_size=ctx.tile_size,
         max_fragments=ctx.max_fragments,
+        shade=shade,
     )
 
 
@@ -195,7 +201,7 @@ def interpolate(
     rast_db: torch.Tensor | None = None,
     diff_attrs: list[int] | str | None = None,
     *,
-    backend: Backend | str = Backend.AUTO,
+    backend: Backend | str | TorchRasterContext = Backend.AUTO,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Interpolate vertex attributes over ``rast`` (nvdiffrast's ``interpolate``).
 
@@ -207,7 +213,9 @@ def interpolate(
         rast_db: ``[B, H, W, 4]`` from :func:`rasterize`; needed for ``diff_attrs``.
         diff_attrs: channels whose pixel derivatives are wanted: a list of ints (negative
             allowed) or ``'all'``.
-        backend: ``auto`` (by device), ``torch`` or ``nvdiffrast``.
+        backend: ``auto`` (by device), ``torch`` or ``nvdiffrast``, or a
+            :class:`TorchRasterContext` (the torch backend with that context's options, e.g.
+            ``compile``).
 
     Returns:
         out: ``[B, H, W, C]``; 0 where no triangle.
@@ -237,7 +245,8 @@ def interpolate(
         max_id = int(rast[..., 3].detach().max())
         if max_id > tri.shape[0]:
             raise ValueError(f"rast holds triangle id {max_id} but tri has only {tri.shape[0]} rows")
-    chosen = resolve_backend(backend, attr.device)
+    torch_ctx = backend if isinstance(backend, TorchRasterContext) else None
+    chosen = Backend.TORCH if torch_ctx is not None else resolve_backend(backend, attr.device)
     if tri.shape[0] == 0:
         b, h, w, _ = rast.shape
         n_da = 2 * len(resolved) if resolved else 0
@@ -251,7 +260,12 @@ def interpolate(
         return interpolate_nvdiffrast(attr, rast, tri, rast_db=rast_db if resolved else None, diff_attrs=da)
     from render.torch_backend.interpolate import interpolate_torch
 
-    return interpolate_torch(attr, rast, tri, rast_db=rast_db, diff_attrs=resolved)
+    blend = None
+    if torch_ctx is not None and torch_ctx.compile:
+        from render.torch_backend.compiled import compiled
+
+        blend = compiled(torch_ctx.kernels, "blend_image")
+    return interpolate_torch(attr, rast, tri, rast_db=rast_db, diff_attrs=resolved, blend=blend)
 
 
 def antialias(

@@ -9,6 +9,8 @@ and ``rast_db``; ``rast[..., 2:4]`` and ``tri`` get none, as in nvdiffrast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from render.torch_backend.alloc import empty_output
@@ -44,11 +46,16 @@ class _Blend(torch.autograd.Function):
     channel-major corner table, which is all zero, so they come out 0."""
 
     @staticmethod
-    def forward(ctx, table, rast, n_tri, batched):
+    def forward(ctx, table, rast, n_tri, batched, blend):
         batch, height, width, _ = rast.shape
         n_chan = table.shape[-1]
         flat = rast.detach().reshape(-1, 4)
         tab = _channel_major(table.detach())
+        ctx.save_for_backward(table, rast)
+        ctx.n_tri, ctx.batched = n_tri, batched
+        ctx.set_materialize_grads(False)
+        if blend is not None:
+            return blend(tab, flat, n_tri, height * width, batched)
         out = empty_output((flat.shape[0], n_chan), table.dtype, table.device)
         for px, b in _blocks(batch, height, width):
             blk = flat[px]
@@ -59,16 +66,13 @@ class _Blend(torch.autograd.Function):
             for c in range(n_chan):
                 a0, a1, a2 = (tab[k * n_chan + c].index_select(0, col) for k in range(3))
                 torch.addcmul(a2.mul_(w).addcmul_(a0, u), a1, v, out=out[px, c])
-        ctx.save_for_backward(table, rast)
-        ctx.n_tri, ctx.batched = n_tri, batched
-        ctx.set_materialize_grads(False)
         return out
 
     @staticmethod
     def backward(ctx, g_out):
         table, rast = ctx.saved_tensors
         if g_out is None:
-            return None, None, None, None
+            return None, None, None, None, None
         batch, height, width, _ = rast.shape
         n_chan = table.shape[-1]
         flat = rast.detach().reshape(-1, 4)
@@ -99,7 +103,7 @@ class _Blend(torch.autograd.Function):
             g_tab = g_tab[:, 1:].reshape(3, n_chan, -1).permute(2, 0, 1)
         if g_rast is not None:
             g_rast = g_rast.view(rast.shape)
-        return g_tab, g_rast, None, None
+        return g_tab, g_rast, None, None, None
 
 
 def _channel_major(table: torch.Tensor) -> torch.Tensor:
@@ -117,6 +121,7 @@ def interpolate_torch(
     tri: torch.Tensor,
     rast_db: torch.Tensor | None = None,
     diff_attrs: list[int] | None = None,
+    blend: Callable | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Interpolate vertex attributes over a rasterized image.
 
@@ -128,6 +133,8 @@ def interpolate_torch(
         tri: [F, 3] int32/int64 vertex indices.
         rast_db: [B, H, W, 4] barycentric pixel derivatives, needed when ``diff_attrs`` is given.
         diff_attrs: resolved, non-negative channel indices whose pixel derivatives are wanted.
+        blend: compiled :func:`render.torch_backend.compiled.blend_image` for the forward blend
+            (without ``diff_attrs``), or None for the eager, row-blocked one.
 
     Returns:
         out: [B, H, W, C], dtype of ``attr``.
@@ -146,7 +153,7 @@ def interpolate_torch(
     else:
         table = attr.index_select(0, corners).view(n_tri, 3, n_chan)
     if not n_da:
-        out = _Blend.apply(table, rast, n_tri, batched)
+        out = _Blend.apply(table, rast, n_tri, batched, blend)
         return out.view(batch, height, width, n_chan), attr.new_zeros(batch, height, width, 0)
     # with pixel derivatives: one row gather per covered pixel, autograd for the gradients
     flat = rast.reshape(n_pix, 4)

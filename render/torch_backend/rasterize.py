@@ -32,6 +32,8 @@ about 1/16 px of an edge. An empty ``tri`` gives all-zero outputs (nvdiffrast ra
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from render.torch_backend.alloc import empty_output
@@ -229,6 +231,7 @@ def rasterize_torch(
     *,
     tile_size: int = 32,
     max_fragments: int = 1 << 21,
+    shade: Callable | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Rasterize triangles with nvdiffrast's semantics (see the module docstring).
 
@@ -242,6 +245,8 @@ def rasterize_torch(
         grad_db: propagate gradients of ``rast_db`` to ``pos`` in the backward pass.
         tile_size: largest side of the tiles the triangles' screen boxes are cut into.
         max_fragments: most candidate fragments expanded per chunk (bounds temporary memory).
+        shade: compiled :func:`render.torch_backend.compiled.shade_image`, or None for the
+            eager, row-blocked shading.
 
     Returns:
         rast: [B, H, W, 4] (u, v, z/w, id + 1), dtype of ``pos``.
@@ -284,13 +289,16 @@ def rasterize_torch(
     table[12, :n_entry] = tri_id + 1
     table[13, :n_entry] = corner[0]
     table[14, :n_entry] = item * height + corner[1]
-    rast = empty_output((batch * height * width, 4), work_dtype, device)
-    rast_db = empty_output((batch * height * width, 4), work_dtype, device)
     grid = entry.view(batch * height, width)
-    step = max(1, _BLOCK_PIXELS // width)
-    for r0 in range(0, batch * height, step):
-        r1 = min(r0 + step, batch * height)
-        px = slice(r0 * width, r1 * width)
-        _shade_rows(table, grid[r0:r1], (r0, r1), rast[px], rast_db[px])
+    if shade is not None:
+        rast, rast_db = shade(table, grid)
+    else:
+        rast = empty_output((batch * height * width, 4), work_dtype, device)
+        rast_db = empty_output((batch * height * width, 4), work_dtype, device)
+        step = max(1, _BLOCK_PIXELS // width)
+        for r0 in range(0, batch * height, step):
+            r1 = min(r0 + step, batch * height)
+            px = slice(r0 * width, r1 * width)
+            _shade_rows(table, grid[r0:r1], (r0, r1), rast[px], rast_db[px])
     rast, rast_db = rast.to(pos.dtype), rast_db.to(pos.dtype)
     return _RasterShade.apply(pos, rast, rast_db, entry, vidx_all, (batch, height, width), grad_db)
