@@ -21,9 +21,12 @@ from d(u, v) and, with ``grad_db``, from d rast_db; the gradient is the derivati
 
 Algorithm: the visibility pass (:mod:`render.torch_backend.visibility`, vectorised, tiled,
 memory bounded by ``max_fragments`` fragments per chunk plus O(B H W)) finds the nearest triangle
-per pixel; the outputs are then evaluated at the covered pixels from the same affine edge and
-depth functions, which are algebraically identical to nvdiffrast's clip-space formulas (float32
-results agree to about 1e-6). The backward pass uses nvdiffrast's clip-space expressions.
+per pixel as a dense entry map; the outputs are then evaluated at every pixel, in blocks of
+image rows, from a per-entry table of the same affine edge and depth functions (the empty-pixel
+entry evaluates to exact zeros), which are algebraically identical to nvdiffrast's clip-space
+formulas (float32 results agree to about 1e-6). With a compiled kernel
+(:mod:`render.torch_backend.compiled`) the whole image is shaded in one fused loop. The backward
+pass uses nvdiffrast's clip-space expressions.
 
 Differences to nvdiffrast: nvdiffrast snaps vertices to 1/16 pixel for the coverage test, this
 rasterizer tests coverage in floating point, so triangle ids may differ at pixel centres within
