@@ -40,7 +40,7 @@ from collections.abc import Callable
 import torch
 
 from render.torch_backend.alloc import empty_output
-from render.torch_backend.visibility import visible_triangles
+from render.torch_backend.visibility import gather_cols, visible_triangles
 
 __all__ = ["rasterize_torch"]
 
@@ -162,49 +162,61 @@ class _RasterShade(torch.autograd.Function):
         grad_flat = pos.new_zeros(pos.numel() // 4, 4)
         if g_db is not None and not ctx.grad_db:
             g_db = None
-        n_entry = vidx_all.shape[0]
-        pix = torch.nonzero(entry_map != n_entry).squeeze(1)
-        entry = entry_map.index_select(0, pix)
-        if (g_rast is None and g_db is None) or not pix.numel():
+        if g_rast is None and g_db is None:
             return grad_flat.view_as(pos), *(None,) * 6
-        pixf = pix.to(torch.float64)
-        rem = pixf - torch.floor(pixf / (height * width)) * (height * width)
-        py = torch.floor(rem / width)
-        fx = ((2.0 * (rem - py * width) + 1.0) / width - 1.0).to(pos.dtype)
-        fy = ((2.0 * py + 1.0) / height - 1.0).to(pos.dtype)
-        acc = pos.new_zeros(12, n_entry)  # per (item, triangle): d/d(x0 x1 x2 y0 y1 y2 z0 z1 z2 w0 w1 w2)
-        if g_rast is not None:
-            pos_t = pos.detach().reshape(-1, 4).t().contiguous()
-            v12 = pos_t.index_select(1, vidx_all.t().reshape(-1)).view(12, n_entry)
-            gu = g_rast.reshape(-1, 4).index_select(0, pix).t()
-            acc.index_add_(1, entry, _bary_grad(v12.index_select(1, entry), fx, fy, gu[0], gu[1]))
-        if g_db is not None:
-            vidx = vidx_all.index_select(0, entry)
-            gd = g_db.reshape(-1, 4).index_select(0, pix)
-            with torch.enable_grad():
-                verts = pos.detach().reshape(-1, 4).index_select(0, vidx.reshape(-1)).view(-1, 3, 4)
-                verts.requires_grad_(True)
-                _, _, db = _shade(verts, fx, fy, 2.0 / width, 2.0 / height)
-                (gv,) = torch.autograd.grad((db * gd).sum(), verts)
-            acc.index_add_(1, entry, gv.permute(2, 1, 0).reshape(12, -1))
-        acc[6:9] = 0.0  # nvdiffrast: no gradient to z
+        n_entry = vidx_all.shape[0]
+        pos_flat = pos.detach().reshape(-1, 4)
+        # per (item, triangle) rows x0 x1 x2 y0 y1 y2 z0 z1 z2 w0 w1 w2, and their gradients
+        v12 = gather_cols(pos_flat.t().contiguous(), vidx_all.t().reshape(-1)).view(12, n_entry)
+        acc = pos.new_zeros(12, n_entry)  # z rows stay 0: nvdiffrast gives z no gradient
+        covered = torch.nonzero(entry_map != n_entry).squeeze(1)
+        for lo in range(0, covered.shape[0], _BLOCK_PIXELS):  # small temporaries, reused
+            pix = covered[lo : lo + _BLOCK_PIXELS]
+            entry = entry_map.index_select(0, pix)
+            fx, fy = _pixel_centres(pix, height, width, pos.dtype)
+            if g_rast is not None:
+                g = g_rast.reshape(-1, 4).index_select(0, pix)
+                v = [v12[r].index_select(0, entry) for r in _XYW_ROWS]
+                for r, grad in zip(_XYW_ROWS, _bary_grad(v, fx, fy, g[:, 0], g[:, 1]), strict=True):
+                    acc[r].index_add_(0, entry, grad)
+            if g_db is not None:
+                gd = g_db.reshape(-1, 4).index_select(0, pix)
+                vidx = vidx_all.index_select(0, entry)
+                with torch.enable_grad():
+                    verts = pos_flat.index_select(0, vidx.reshape(-1)).view(-1, 3, 4).requires_grad_(True)
+                    _, _, db = _shade(verts, fx, fy, 2.0 / width, 2.0 / height)
+                    (gv,) = torch.autograd.grad((db * gd).sum(), verts)
+                for r in _XYW_ROWS:  # row r = 3 * coordinate + corner
+                    acc[r].index_add_(0, entry, gv[:, r % 3, r // 3])
         for i in range(3):
             grad_flat.index_add_(0, vidx_all[:, i], acc[i::3].t())
         return grad_flat.view_as(pos), *(None,) * 6
 
 
-def _bary_grad(v: torch.Tensor, fx: torch.Tensor, fy: torch.Tensor, gu: torch.Tensor, gv: torch.Tensor):
+_XYW_ROWS = (0, 1, 2, 3, 4, 5, 9, 10, 11)  # rows of x0 x1 x2 y0 y1 y2 w0 w1 w2 in the [12, N] layout
+
+
+def _pixel_centres(pix: torch.Tensor, height: int, width: int, dtype: torch.dtype):
+    """NDC centres (fx, fy) [n] of flat pixel indices into [B, H, W] (float64 index arithmetic)."""
+    pixf = pix.to(torch.float64)
+    rem = pixf - torch.floor(pixf / (height * width)) * (height * width)
+    py = torch.floor(rem / width)
+    fx = ((2.0 * (rem - py * width) + 1.0) / width - 1.0).to(dtype)
+    fy = ((2.0 * py + 1.0) / height - 1.0).to(dtype)
+    return fx, fy
+
+
+def _bary_grad(v: list[torch.Tensor], fx: torch.Tensor, fy: torch.Tensor, gu: torch.Tensor, gv: torch.Tensor):
     """nvdiffrast's closed-form gradient of (b0, b1) = (a0, a1) / (sum a + copysign(1e-6, sum a)).
 
     Args:
-        v: [12, n] clip-space vertices of the triangle at each pixel (rows x0 x1 x2 y0 ... w2).
+        v: 9 [n] rows: clip-space x0 x1 x2 y0 y1 y2 w0 w1 w2 of the triangle at each pixel.
         fx, fy: [n] NDC pixel centres; gu, gv: [n] incoming gradients of u and v.
 
     Returns:
-        [12, n] gradients in the same row order (the z rows are 0).
+        9 [n] gradients in the same order.
     """
-    x0, x1, x2, y0, y1, y2 = v[0], v[1], v[2], v[3], v[4], v[5]
-    w0, w1, w2 = v[9], v[10], v[11]
+    x0, x1, x2, y0, y1, y2, w0, w1, w2 = v
     p0x, p1x, p2x = x0 - fx * w0, x1 - fx * w1, x2 - fx * w2
     p0y, p1y, p2y = y0 - fy * w0, y1 - fy * w1, y2 - fy * w2
     a0 = p1x * p2y - p1y * p2x
@@ -214,15 +226,14 @@ def _bary_grad(v: torch.Tensor, fx: torch.Tensor, fy: torch.Tensor, gu: torch.Te
     gb0 = gu * iw
     gb1 = gv * iw
     gbb = gb0 * a0 * iw + gb1 * a1 * iw
-    out = torch.zeros_like(v)
-    out[0] = gbb * (p2y - p1y) - gb1 * p2y
-    out[1] = gbb * (p0y - p2y) + gb0 * p2y
-    out[2] = gbb * (p1y - p0y) - gb0 * p1y + gb1 * p0y
-    out[3] = gbb * (p1x - p2x) + gb1 * p2x
-    out[4] = gbb * (p2x - p0x) - gb0 * p2x
-    out[5] = gbb * (p0x - p1x) + gb0 * p1x - gb1 * p0x
-    out[9:12] = -fx * out[0:3] - fy * out[3:6]
-    return out
+    gx0 = gbb * (p2y - p1y) - gb1 * p2y
+    gx1 = gbb * (p0y - p2y) + gb0 * p2y
+    gx2 = gbb * (p1y - p0y) - gb0 * p1y + gb1 * p0y
+    gy0 = gbb * (p1x - p2x) + gb1 * p2x
+    gy1 = gbb * (p2x - p0x) - gb0 * p2x
+    gy2 = gbb * (p0x - p1x) + gb0 * p1x - gb1 * p0x
+    gw = [-fx * gx - fy * gy for gx, gy in ((gx0, gy0), (gx1, gy1), (gx2, gy2))]
+    return [gx0, gx1, gx2, gy0, gy1, gy2, *gw]
 
 
 def rasterize_torch(
@@ -279,7 +290,7 @@ def rasterize_torch(
         vidx_all = tri.index_select(0, tri_id)
     work_dtype = torch.float64 if pos.dtype == torch.float64 else torch.float32
     pos_t = pos.detach().reshape(-1, 4).t().to(work_dtype).contiguous()  # [4, P]
-    verts = pos_t.index_select(1, vidx_all.t().reshape(-1)).view(12, -1)  # rows x0 x1 x2 y0 ... w2
+    verts = gather_cols(pos_t, vidx_all.t().reshape(-1)).view(12, -1)  # rows x0 x1 x2 y0 ... w2
     entry, coef, corner = visible_triangles(verts, item, batch, height, width, tile_size, max_fragments)
     # per-entry table (see _shade_rows) with the empty-pixel entry N appended
     n_entry = verts.shape[1]
