@@ -156,11 +156,12 @@ def rasterize(
         return rasterize_nvdiffrast(ctx.raw, pos, tri, (height, width), ranges=ranges, grad_db=grad_db)
     from render.torch_backend.rasterize import rasterize_torch
 
-    shade = None
+    shade = frag = None
     if ctx.compile:
         from render.torch_backend.compiled import compiled
 
         shade = compiled(ctx.kernels, "shade_image")
+        frag = compiled(ctx.kernels, "fragment_keys")
     return rasterize_torch(
         pos,
         tri,
@@ -170,6 +171,7 @@ def rasterize(
         tile_size=ctx.tile_size,
         max_fragments=ctx.max_fragments,
         shade=shade,
+        frag=frag,
     )
 
 

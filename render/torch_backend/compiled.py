@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["blend_image", "compiled", "shade_image"]
+__all__ = ["blend_image", "compiled", "fragment_keys", "shade_image"]
 
 _log = logging.getLogger(__name__)
 
@@ -75,12 +75,38 @@ def blend_image(tab: torch.Tensor, flat: torch.Tensor, n_tri: int, pixels_per_it
     return torch.stack(chans, dim=1)
 
 
+def fragment_keys(
+    row_pix: torch.Tensor,
+    gz: torch.Tensor,
+    row_d: torch.Tensor,
+    row_id: torch.Tensor,
+    row: torch.Tensor,
+    k0: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flat pixel and depth-test key of fragments ``k0 ..`` (see ``visibility._spans``).
+
+    Args:
+        row_pix, row_id: [R] int64; gz, row_d: [R] float64 per-row tables; row: [n] int64 row of
+            each fragment.
+
+    Returns:
+        pix, key: [n] int64.
+    """
+    k = torch.arange(row.shape[0], device=row.device) + k0
+    pix = row_pix[row] + k
+    d = (gz[row] * k.to(torch.float64) + row_d[row]).to(torch.float32).clamp(-1.0, 1.0) + 1.0
+    return pix, (d.view(torch.int32).to(torch.int64) << 32) | row_id[row]
+
+
+_KERNELS = {"shade_image": shade_image, "blend_image": blend_image, "fragment_keys": fragment_keys}
+
+
 def compiled(cache: dict, name: str) -> Callable:
-    """The ``torch.compile`` wrapper of kernel ``name`` (``shade_image`` / ``blend_image``),
+    """The ``torch.compile`` wrapper of kernel ``name`` (a function of this module),
     created on first use and kept in ``cache`` (a context's)."""
     fn = cache.get(name)
     if fn is None:
         _log.info("render: compiling the %s kernel with torch.compile (first use)", name)
-        fn = torch.compile({"shade_image": shade_image, "blend_image": blend_image}[name], dynamic=True)
+        fn = torch.compile(_KERNELS[name], dynamic=True)
         cache[name] = fn
     return fn

@@ -246,6 +246,7 @@ def rasterize_torch(
     tile_size: int = 32,
     max_fragments: int = 1 << 21,
     shade: Callable | None = None,
+    frag: Callable | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Rasterize triangles with nvdiffrast's semantics (see the module docstring).
 
@@ -261,6 +262,7 @@ def rasterize_torch(
         max_fragments: most candidate fragments expanded per chunk (bounds temporary memory).
         shade: compiled :func:`render.torch_backend.compiled.shade_image`, or None for the
             eager, row-blocked shading.
+        frag: compiled :func:`render.torch_backend.compiled.fragment_keys`, or None (eager).
 
     Returns:
         rast: [B, H, W, 4] (u, v, z/w, id + 1), dtype of ``pos``.
@@ -291,7 +293,7 @@ def rasterize_torch(
     work_dtype = torch.float64 if pos.dtype == torch.float64 else torch.float32
     pos_t = pos.detach().reshape(-1, 4).t().to(work_dtype).contiguous()  # [4, P]
     verts = gather_cols(pos_t, vidx_all.t().reshape(-1)).view(12, -1)  # rows x0 x1 x2 y0 ... w2
-    entry, coef, corner = visible_triangles(verts, item, batch, height, width, tile_size, max_fragments)
+    entry, coef, corner = visible_triangles(verts, item, batch, height, width, tile_size, max_fragments, frag)
     # per-entry table (see _shade_rows) with the empty-pixel entry N appended
     n_entry = verts.shape[1]
     table = torch.zeros(15, n_entry + 1, dtype=work_dtype, device=device)

@@ -33,6 +33,7 @@ allocator on every call and cost a page fault per 4 KiB.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -184,6 +185,7 @@ def visible_triangles(
     width: int,
     tile_size: int,
     max_fragments: int,
+    frag: Callable | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Nearest covering triangle at every pixel centre.
 
@@ -192,6 +194,7 @@ def visible_triangles(
             (minibatch item, triangle) pair to draw, ordered by triangle within each item (ties
             in depth go to the lower entry); float32 or float64 (the working precision).
         item: [N] int64 minibatch index of each pair.
+        frag: compiled :func:`render.torch_backend.compiled.fragment_keys`, or None (eager).
 
     Returns:
         entry: [B * H * W] int64 index (into N) of the pair seen at each pixel, N where none is.
@@ -224,7 +227,16 @@ def visible_triangles(
             if t1 > t0:
                 sl = slice(t0, t1)
                 _spans(
-                    keys, owner[sl], pc[:, sl], bounds[:, sl], tw[sl], th[sl], base[sl], width, max_fragments
+                    keys,
+                    owner[sl],
+                    pc[:, sl],
+                    bounds[:, sl],
+                    tw[sl],
+                    th[sl],
+                    base[sl],
+                    width,
+                    max_fragments,
+                    frag,
                 )
     return keys.bitwise_and_(0xFFFFFFFF), coef, box[:2]
 
@@ -264,7 +276,7 @@ def _row_bounds(pc: torch.Tensor, hard: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _spans(keys, owner, pc, bounds, tw, th, base, width, max_fragments):
+def _spans(keys, owner, pc, bounds, tw, th, base, width, max_fragments, frag):
     """Rasterize tiles as exact row spans into ``keys``.
 
     The covered pixels of a tile row are the integers between the largest lower and the
@@ -274,6 +286,7 @@ def _spans(keys, owner, pc, bounds, tw, th, base, width, max_fragments):
     Args:
         owner, tw, th, base: [T] entry, width, height and first flat pixel of each tile;
         pc: [12, T] its affine functions about its corner; bounds: [4, T, P] its row bounds.
+        frag: compiled :func:`render.torch_backend.compiled.fragment_keys`, or None (eager).
     """
     device, dtype = keys.device, pc.dtype
     n_tiles = owner.shape[0]
@@ -298,23 +311,23 @@ def _spans(keys, owner, pc, bounds, tw, th, base, width, max_fragments):
     z0 = torch.addcmul(pc[3].index_select(0, tile), pc[11].index_select(0, tile), yf.squeeze(1))
     row_d = z0.to(torch.float64).sub_(gz * first.to(torch.float64))
     row_id = owner.index_select(0, tile)
-    edges = _cuts(end, min(max_fragments, _CHUNK_FRAGMENTS))
+    # compiled keys need no temporaries: one chunk of at most max_fragments
+    edges = _cuts(end, max_fragments if frag is not None else min(max_fragments, _CHUNK_FRAGMENTS))
     at = torch.tensor(edges[1:], device=device)
     ends = [0, *torch.where(at > 0, end.index_select(0, (at - 1).clamp_(min=0)), 0).tolist()]
     for r0, r1, k0, k1 in zip(edges[:-1], edges[1:], ends[:-1], ends[1:], strict=True):
         if k1 == k0:
             continue
         row = torch.repeat_interleave(torch.arange(r0, r1, device=device), count[r0:r1], output_size=k1 - k0)
-        k = torch.arange(k0, k1, device=device)
-        pix = row_pix.index_select(0, row).add_(k)
-        d = gz.index_select(0, row).mul_(k.to(torch.float64)).add_(row_d.index_select(0, row))
-        d = d.to(torch.float32).clamp_(-1.0, 1.0).add_(1.0)  # in [0, 2]: its float bits order like it
-        key = (
-            d.view(torch.int32)
-            .to(torch.int64)
-            .bitwise_left_shift_(32)
-            .bitwise_or_(row_id.index_select(0, row))
-        )
+        if frag is not None:
+            pix, key = frag(row_pix, gz, row_d, row_id, row, k0)
+        else:
+            k = torch.arange(k0, k1, device=device)
+            pix = row_pix.index_select(0, row).add_(k)
+            d = gz.index_select(0, row).mul_(k.to(torch.float64)).add_(row_d.index_select(0, row))
+            d = d.to(torch.float32).clamp_(-1.0, 1.0).add_(1.0)  # in [0, 2]: its float bits order like it
+            key = d.view(torch.int32).to(torch.int64).bitwise_left_shift_(32)
+            key.bitwise_or_(row_id.index_select(0, row))
         keys.scatter_reduce_(0, pix, key, reduce="amin")
 
 
