@@ -14,29 +14,23 @@ from collections.abc import Callable
 import torch
 
 from render.torch_backend.alloc import empty_output
+from render.torch_backend.blocks import covered_box, row_blocks, zero_outside
 
 __all__ = ["interpolate_torch"]
 
 
-_BLOCK_PIXELS = 1 << 17  # pixels blended per block: temporaries stay small and are reused
-
-
-def _blocks(batch: int, height: int, width: int):
-    """Row blocks of the [B * H * W] pixel array: (pixel slice, minibatch item) pairs."""
-    step = max(1, min(height, _BLOCK_PIXELS // width))
-    for b in range(batch):
-        for r0 in range(0, height, step):
-            r1 = min(r0 + step, height)
-            yield slice((b * height + r0) * width, (b * height + r1) * width), b
-
-
-def _corner_rows(rast_blk: torch.Tensor, b: int, n_tri: int, batched: bool) -> torch.Tensor:
-    """Columns of the corner table seen by a block of pixels: triangle id + 1 (0 when empty),
-    offset by the minibatch item's triangles when the attributes are per item."""
-    ids = rast_blk[:, 3].to(torch.int64)
+def _corner_rows(rect: torch.Tensor, b: int, n_tri: int, batched: bool) -> torch.Tensor:
+    """Columns [n] of the corner table seen by a rectangle [R, W, 4] of rast: triangle id + 1
+    (0 when empty), offset by the minibatch item's triangles when the attributes are per item."""
+    ids = rect[..., 3].to(torch.int64).reshape(-1)
     if batched and b:
         ids = torch.where(ids > 0, ids + b * n_tri, ids)
     return ids
+
+
+def _channel(rect: torch.Tensor, k: int, dtype: torch.dtype) -> torch.Tensor:
+    """Channel ``k`` of a rectangle [R, W, 4] of rast as a contiguous [R W] tensor."""
+    return rect[..., k].to(dtype, memory_format=torch.contiguous_format, copy=True).view(-1)
 
 
 class _Blend(torch.autograd.Function):
@@ -57,15 +51,21 @@ class _Blend(torch.autograd.Function):
         if blend is not None:
             return blend(tab, flat, n_tri, height * width, batched)
         out = empty_output((flat.shape[0], n_chan), table.dtype, table.device)
-        for px, b in _blocks(batch, height, width):
-            blk = flat[px]
-            col = _corner_rows(blk, b, n_tri, batched)
-            u = blk[:, 0].to(table.dtype, memory_format=torch.contiguous_format, copy=True)
-            v = blk[:, 1].to(table.dtype, memory_format=torch.contiguous_format, copy=True)
+        out3, r3 = out.view(batch * height, width, n_chan), flat.view(batch * height, width, 4)
+        for r0, r1, b in row_blocks(batch, height, width):
+            box = covered_box(r3[r0:r1, :, 3] > 0)
+            zero_outside(out3[r0:r1], box)
+            if box is None:
+                continue
+            rows, cols = slice(r0 + box[0], r0 + box[1]), slice(box[2], box[3])
+            rect = r3[rows, cols]
+            col = _corner_rows(rect, b, n_tri, batched)
+            u, v = _channel(rect, 0, table.dtype), _channel(rect, 1, table.dtype)
             w = (1.0 - u).sub_(v)
             for c in range(n_chan):
                 a0, a1, a2 = (tab[k * n_chan + c].index_select(0, col) for k in range(3))
-                torch.addcmul(a2.mul_(w).addcmul_(a0, u), a1, v, out=out[px, c])
+                blend = a2.mul_(w).addcmul_(a0, u).addcmul_(a1, v)
+                out3[rows, cols, c] = blend.view(rect.shape[:2])
         return out
 
     @staticmethod
@@ -75,19 +75,23 @@ class _Blend(torch.autograd.Function):
             return None, None, None, None, None
         batch, height, width, _ = rast.shape
         n_chan = table.shape[-1]
-        flat = rast.detach().reshape(-1, 4)
+        r3 = rast.detach().reshape(batch * height, width, 4)
         tab = _channel_major(table.detach())
         g_tab = torch.zeros_like(tab) if ctx.needs_input_grad[0] else None
-        g_rast = flat.new_zeros(flat.shape) if ctx.needs_input_grad[1] else None
-        g_out = g_out.reshape(-1, n_chan)
-        for px, b in _blocks(batch, height, width):
-            blk = flat[px]
-            col = _corner_rows(blk, b, n_tri=ctx.n_tri, batched=ctx.batched)
-            u, v = blk[:, 0].to(table.dtype), blk[:, 1].to(table.dtype)
+        g_rast = r3.new_zeros(r3.shape) if ctx.needs_input_grad[1] else None
+        g3 = g_out.reshape(batch * height, width, n_chan)
+        for r0, r1, b in row_blocks(batch, height, width):
+            box = covered_box(r3[r0:r1, :, 3] > 0)
+            if box is None:  # empty pixels have no gradient
+                continue
+            rows, cols = slice(r0 + box[0], r0 + box[1]), slice(box[2], box[3])
+            rect = r3[rows, cols]
+            col = _corner_rows(rect, b, n_tri=ctx.n_tri, batched=ctx.batched)
+            u, v = _channel(rect, 0, table.dtype), _channel(rect, 1, table.dtype)
             w = 1.0 - u - v
             g_u = g_v = None
             for c in range(n_chan):
-                g = g_out[px, c]
+                g = g3[rows, cols, c].reshape(-1)
                 if g_tab is not None:
                     for k, weight in enumerate((u, v, w)):
                         g_tab[k * n_chan + c].index_add_(0, col, g * weight)
@@ -97,12 +101,12 @@ class _Blend(torch.autograd.Function):
                     g_u = gu if g_u is None else g_u.add_(gu)
                     g_v = gv if g_v is None else g_v.add_(gv)
             if g_rast is not None and g_u is not None:
-                g_rast[px, 0] = g_u
-                g_rast[px, 1] = g_v
+                g_rast[rows, cols, 0] = g_u.view(rect.shape[:2])
+                g_rast[rows, cols, 1] = g_v.view(rect.shape[:2])
         if g_tab is not None:
             g_tab = g_tab[:, 1:].reshape(3, n_chan, -1).permute(2, 0, 1)
         if g_rast is not None:
-            g_rast = g_rast.view(rast.shape)
+            g_rast = g_rast.view(rast.shape).to(rast.dtype)
         return g_tab, g_rast, None, None, None
 
 

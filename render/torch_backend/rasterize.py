@@ -40,6 +40,7 @@ from collections.abc import Callable
 import torch
 
 from render.torch_backend.alloc import empty_output
+from render.torch_backend.blocks import BLOCK_PIXELS, covered_box, row_blocks, zero_outside
 from render.torch_backend.visibility import gather_cols, visible_triangles
 
 __all__ = ["rasterize_torch"]
@@ -98,13 +99,9 @@ def _shade(verts: torch.Tensor, fx: torch.Tensor, fy: torch.Tensor, xs: float, y
     return b0, b1, db
 
 
-_BLOCK_PIXELS = 1 << 17  # pixels shaded per block: temporaries stay small and are reused
-
-
-def _shade_rows(table: torch.Tensor, entry: torch.Tensor, rows: tuple[int, int], rast, rast_db) -> None:
-    """Forward outputs of image rows ``rows[0]:rows[1]`` (of all B * H rows) from the affine
-    edge/depth functions of the visibility pass; identical in value to nvdiffrast's clip-space
-    formulas.
+def _shade_rect(table: torch.Tensor, entry: torch.Tensor, y0: int, x0: int, rast, rast_db) -> None:
+    """Forward outputs of a rectangle of pixels from the affine edge/depth functions of the
+    visibility pass; identical in value to nvdiffrast's clip-space formulas.
 
     Args:
         table: [15, N + 1] per entry: rows 0-3 the values at the expansion pixel of the
@@ -112,34 +109,34 @@ def _shade_rows(table: torch.Tensor, entry: torch.Tensor, rows: tuple[int, int],
             their d/dX, rows 8-11 their d/dY, row 12 the triangle id + 1, rows 13-14 the
             expansion pixel (X, global row). Column N (the entry of empty pixels) is s = 1 and
             0 otherwise, which makes every output 0.
-        entry: [R, W] int64 entry seen at each pixel of the rows.
-        rast: [R * W, 4] written: u, v (clamped and renormalised), z/w (clamped), id + 1.
-        rast_db: [R * W, 4] written: du/dX, du/dY, dv/dX, dv/dY of the unclamped barycentrics.
+        entry: [R, W'] int64 entry seen at each pixel of the rectangle, whose first pixel is
+            (x0, y0) in (column, global row of all B * H rows).
+        rast: [R, W', 4] written: u, v (clamped and renormalised), z/w (clamped), id + 1.
+        rast_db: [R, W', 4] written: du/dX, du/dY, dv/dX, dv/dY of the unclamped barycentrics.
     """
     n_rows, width = entry.shape
-    flat = entry.view(-1)
-    c0, c1, cs, cz, gx0, gx1, gxs, gxz, gy0, gy1, gys, gyz, _, cx, cy = (
-        table[r].index_select(0, flat) if r != 12 else None for r in range(15)
+    flat = entry.reshape(-1)
+    c0, c1, cs, cz, gx0, gx1, gxs, gxz, gy0, gy1, gys, gyz, ids, cx, cy = (
+        table[r].index_select(0, flat).view(n_rows, width) for r in range(15)
     )
     # offset from the expansion pixel: integers, exact in float32 below 2**24
-    lx = torch.arange(width, device=entry.device, dtype=table.dtype).sub(cx.view(n_rows, width)).view(-1)
-    y = torch.arange(rows[0], rows[1], device=entry.device, dtype=table.dtype).unsqueeze(1)
-    ly = y.sub(cy.view(n_rows, width)).view(-1)
+    lx = torch.arange(x0, x0 + width, device=entry.device, dtype=table.dtype).sub(cx)
+    ly = torch.arange(y0, y0 + n_rows, device=entry.device, dtype=table.dtype).unsqueeze(1).sub(cy)
     iw = cs.addcmul_(gxs, lx).addcmul_(gys, ly).reciprocal_()
     b0 = c0.addcmul_(gx0, lx).addcmul_(gy0, ly).mul_(iw)
     b1 = c1.addcmul_(gx1, lx).addcmul_(gy1, ly).mul_(iw)
-    torch.clamp(cz.addcmul_(gxz, lx).addcmul_(gyz, ly), -1, 1, out=rast[:, 2])
+    torch.clamp(cz.addcmul_(gxz, lx).addcmul_(gyz, ly), -1, 1, out=rast[..., 2])
+    rast[..., 3] = ids
     # d(a_i / s) = (da_i - b_i ds) / s
-    torch.mul(gx0.addcmul_(b0, gxs, value=-1.0), iw, out=rast_db[:, 0])
-    torch.mul(gy0.addcmul_(b0, gys, value=-1.0), iw, out=rast_db[:, 1])
-    torch.mul(gx1.addcmul_(b1, gxs, value=-1.0), iw, out=rast_db[:, 2])
-    torch.mul(gy1.addcmul_(b1, gys, value=-1.0), iw, out=rast_db[:, 3])
+    torch.mul(gx0.addcmul_(b0, gxs, value=-1.0), iw, out=rast_db[..., 0])
+    torch.mul(gy0.addcmul_(b0, gys, value=-1.0), iw, out=rast_db[..., 1])
+    torch.mul(gx1.addcmul_(b1, gxs, value=-1.0), iw, out=rast_db[..., 2])
+    torch.mul(gy1.addcmul_(b1, gys, value=-1.0), iw, out=rast_db[..., 3])
     u = b0.clamp_(0, 1)
     v = b1.clamp_(0, 1)
     total = torch.add(u, v).clamp_(min=1.0)
-    torch.div(u, total, out=rast[:, 0])
-    torch.div(v, total, out=rast[:, 1])
-    torch.index_select(table[12], 0, flat, out=rast[:, 3])
+    torch.div(u, total, out=rast[..., 0])
+    torch.div(v, total, out=rast[..., 1])
 
 
 class _RasterShade(torch.autograd.Function):
@@ -170,8 +167,8 @@ class _RasterShade(torch.autograd.Function):
         v12 = gather_cols(pos_flat.t().contiguous(), vidx_all.t().reshape(-1)).view(12, n_entry)
         acc = pos.new_zeros(12, n_entry)  # z rows stay 0: nvdiffrast gives z no gradient
         covered = torch.nonzero(entry_map != n_entry).squeeze(1)
-        for lo in range(0, covered.shape[0], _BLOCK_PIXELS):  # small temporaries, reused
-            pix = covered[lo : lo + _BLOCK_PIXELS]
+        for lo in range(0, covered.shape[0], BLOCK_PIXELS):  # small temporaries, reused
+            pix = covered[lo : lo + BLOCK_PIXELS]
             entry = entry_map.index_select(0, pix)
             fx, fy = _pixel_centres(pix, height, width, pos.dtype)
             if g_rast is not None:
@@ -311,10 +308,15 @@ def rasterize_torch(
     else:
         rast = empty_output((batch * height * width, 4), work_dtype, device)
         rast_db = empty_output((batch * height * width, 4), work_dtype, device)
-        step = max(1, _BLOCK_PIXELS // width)
-        for r0 in range(0, batch * height, step):
-            r1 = min(r0 + step, batch * height)
-            px = slice(r0 * width, r1 * width)
-            _shade_rows(table, grid[r0:r1], (r0, r1), rast[px], rast_db[px])
+        rast3, db3 = rast.view(batch * height, width, 4), rast_db.view(batch * height, width, 4)
+        for r0, r1, _ in row_blocks(batch, height, width):
+            blk = grid[r0:r1]
+            box = covered_box(blk != n_entry)
+            zero_outside(rast3[r0:r1], box)
+            zero_outside(db3[r0:r1], box)
+            if box is not None:
+                y0, y1, x0, x1 = box
+                rect = (slice(r0 + y0, r0 + y1), slice(x0, x1))
+                _shade_rect(table, blk[y0:y1, x0:x1], r0 + y0, x0, rast3[rect], db3[rect])
     rast, rast_db = rast.to(pos.dtype), rast_db.to(pos.dtype)
     return _RasterShade.apply(pos, rast, rast_db, entry, vidx_all, (batch, height, width), grad_db)
