@@ -22,7 +22,7 @@ _log = logging.getLogger(__name__)
 
 
 def shade_image(table: torch.Tensor, grid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``rast`` and ``rast_db`` rows of every pixel; see ``rasterize._shade_rows`` for ``table``.
+    """``rast`` and ``rast_db`` rows of every pixel; see ``rasterize._shade_rect`` for ``table``.
 
     Args:
         table: [15, N + 1] per-entry table (column N: the empty-pixel entry).

@@ -291,7 +291,7 @@ def rasterize_torch(
     pos_t = pos.detach().reshape(-1, 4).t().to(work_dtype).contiguous()  # [4, P]
     verts = gather_cols(pos_t, vidx_all.t().reshape(-1)).view(12, -1)  # rows x0 x1 x2 y0 ... w2
     entry, coef, corner = visible_triangles(verts, item, batch, height, width, tile_size, max_fragments, frag)
-    # per-entry table (see _shade_rows) with the empty-pixel entry N appended
+    # per-entry table (see _shade_rect) with the empty-pixel entry N appended
     n_entry = verts.shape[1]
     table = torch.zeros(15, n_entry + 1, dtype=work_dtype, device=device)
     for r in (0, 4, 8):  # (a0, a1, a2, z/w) -> (a0, a1, a0 + a1 + a2, z/w)
