@@ -221,7 +221,8 @@ def visible_triangles(
             + dx
         )
         bounds = _row_bounds(pc, ~simple.index_select(0, owner))
-        # groups of whole tiles with at most max_fragments rows (a tile has at most tile_size)
+        # groups of whole tiles of about _GROUP_ROWS rows (at most max_fragments; a tile has at
+        # most tile_size rows)
         edges = _cuts(torch.cumsum(th, 0), min(max_fragments, _GROUP_ROWS))
         for t0, t1 in zip(edges[:-1], edges[1:], strict=True):
             if t1 > t0:
