@@ -116,10 +116,11 @@ class TorchRasterContext:
         max_fragments: most candidate fragments expanded per chunk; bounds the temporary memory
             of the visibility pass (about 70 bytes per fragment) independently of image and mesh
             size. Outputs take O(B H W) on top.
-        compile: run the per-pixel kernels (the shading of ``rasterize``, the forward blend of
-            ``interpolate`` when given this context as ``backend``) through ``torch.compile``:
-            about 5x faster on CPU, after a first call that compiles (tens of seconds; needs a
-            C++ compiler). See :mod:`render.torch_backend.compiled`.
+        compile: run the per-pixel kernels (the shading, fragment keys and (u, v) gradient of
+            ``rasterize``; the blend of ``interpolate`` and its gradient when it is given this
+            context as ``backend``) through ``torch.compile``: several times faster on CPU,
+            after a first call that compiles (tens of seconds; needs a C++ compiler). See
+            :mod:`render.torch_backend.compiled`.
     """
 
     tile_size: int = 32

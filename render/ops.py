@@ -156,12 +156,13 @@ def rasterize(
         return rasterize_nvdiffrast(ctx.raw, pos, tri, (height, width), ranges=ranges, grad_db=grad_db)
     from render.torch_backend.rasterize import rasterize_torch
 
-    shade = frag = None
+    shade = frag = grad = None
     if ctx.compile:
         from render.torch_backend.compiled import compiled
 
         shade = compiled(ctx.kernels, "shade_image")
         frag = compiled(ctx.kernels, "fragment_keys")
+        grad = compiled(ctx.kernels, "raster_grad")
     return rasterize_torch(
         pos,
         tri,
@@ -172,6 +173,7 @@ def rasterize(
         max_fragments=ctx.max_fragments,
         shade=shade,
         frag=frag,
+        grad=grad,
     )
 
 
@@ -262,12 +264,15 @@ def interpolate(
         return interpolate_nvdiffrast(attr, rast, tri, rast_db=rast_db if resolved else None, diff_attrs=da)
     from render.torch_backend.interpolate import interpolate_torch
 
-    blend = None
+    blend = blend_grad = None
     if torch_ctx is not None and torch_ctx.compile:
         from render.torch_backend.compiled import compiled
 
         blend = compiled(torch_ctx.kernels, "blend_image")
-    return interpolate_torch(attr, rast, tri, rast_db=rast_db, diff_attrs=resolved, blend=blend)
+        blend_grad = compiled(torch_ctx.kernels, "blend_grad")
+    return interpolate_torch(
+        attr, rast, tri, rast_db=rast_db, diff_attrs=resolved, blend=blend, blend_grad=blend_grad
+    )
 
 
 def antialias(

@@ -1,9 +1,11 @@
 """Whole-image forms of the per-pixel kernels, for ``torch.compile`` (opt-in).
 
-``TorchRasterContext(compile=True)`` runs the shading of ``rasterize`` and the blend of
-``interpolate`` (forward) through ``torch.compile``: TorchInductor fuses the gathers and the
-arithmetic of every pixel into one loop, about 5x faster on CPU than the eager, row-blocked
-kernels of :mod:`render.torch_backend.rasterize` and :mod:`render.torch_backend.interpolate`.
+``TorchRasterContext(compile=True)`` runs the shading, the fragment keys and the (u, v)
+gradient of ``rasterize`` and the blend of ``interpolate`` with its gradient through
+``torch.compile``: TorchInductor fuses the gathers and the arithmetic of every pixel into one
+loop, several times faster on CPU than the eager, row-blocked kernels of
+:mod:`render.torch_backend.rasterize`, :mod:`render.torch_backend.visibility` and
+:mod:`render.torch_backend.interpolate`.
 The formulas are the same, written whole-image; ``tests/render/test_compiled.py`` checks that
 both paths agree. The first call compiles (tens of seconds on 2 cores; needs a C++ compiler on
 CPU); shapes are dynamic, so image and mesh sizes do not recompile, a new dtype does.
@@ -16,7 +18,9 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["blend_image", "compiled", "fragment_keys", "shade_image"]
+from render.torch_backend.rasterize import XYW_ROWS, bary_grad, pixel_centres
+
+__all__ = ["blend_grad", "blend_image", "compiled", "fragment_keys", "raster_grad", "shade_image"]
 
 _log = logging.getLogger(__name__)
 
@@ -98,7 +102,67 @@ def fragment_keys(
     return pix, (d.view(torch.int32).to(torch.int64) << 32) | row_id[row]
 
 
-_KERNELS = {"shade_image": shade_image, "blend_image": blend_image, "fragment_keys": fragment_keys}
+def raster_grad(
+    v12: torch.Tensor, entry: torch.Tensor, pix: torch.Tensor, g_uv: torch.Tensor, height: int, width: int
+) -> torch.Tensor:
+    """nvdiffrast's gradient of (u, v) at the covered pixels, summed per (item, triangle).
+
+    Args:
+        v12: [12, N] clip-space rows x0 x1 x2 y0 y1 y2 z0 z1 z2 w0 w1 w2 per entry.
+        entry, pix: [n] int64 entry and flat pixel of the covered pixels.
+        g_uv: [n, 2] incoming gradient of (u, v) there.
+
+    Returns:
+        [12, N] in the rows of ``v12`` (the z rows are 0); see ``rasterize._RasterShade``.
+    """
+    fx, fy = pixel_centres(pix, height, width, v12.dtype)
+    grads = bary_grad([v12[r][entry] for r in XYW_ROWS], fx, fy, g_uv[:, 0], g_uv[:, 1])
+    zero = v12.new_zeros(v12.shape[1])
+    rows = [zero] * 12
+    for r, g in zip(XYW_ROWS, grads, strict=True):
+        rows[r] = zero.index_add(0, entry, g)
+    return torch.stack(rows)
+
+
+def blend_grad(
+    tab: torch.Tensor,
+    flat: torch.Tensor,
+    g_out: torch.Tensor,
+    n_tri: int,
+    pixels_per_item: int,
+    batched: bool,
+):
+    """Gradients of :func:`blend_image` to ``tab`` [3 C, 1 + T'] and to rast [P, 4] (channels
+    u, v; the others 0), given ``g_out`` [P, C]; see ``interpolate._Blend``."""
+    n_chan = tab.shape[0] // 3
+    col = flat[:, 3].to(torch.int64)
+    if batched:
+        item = torch.arange(flat.shape[0], device=flat.device) // pixels_per_item
+        col = torch.where(col > 0, col + item * n_tri, col)
+    u = flat[:, 0].to(tab.dtype)
+    v = flat[:, 1].to(tab.dtype)
+    w = 1.0 - u - v
+    zero = tab.new_zeros(tab.shape[1])
+    g_tab = [zero] * (3 * n_chan)
+    g_u = g_v = torch.zeros_like(u)
+    for c in range(n_chan):
+        g = g_out[:, c]
+        for k, weight in enumerate((u, v, w)):
+            g_tab[k * n_chan + c] = zero.index_add(0, col, g * weight)
+        a2 = tab[2 * n_chan + c][col]
+        g_u = g_u + g * (tab[c][col] - a2)
+        g_v = g_v + g * (tab[n_chan + c][col] - a2)
+    g_rast = torch.stack([g_u, g_v, torch.zeros_like(g_u), torch.zeros_like(g_u)], dim=1)
+    return torch.stack(g_tab), g_rast.to(flat.dtype)
+
+
+_KERNELS = {
+    "shade_image": shade_image,
+    "blend_image": blend_image,
+    "fragment_keys": fragment_keys,
+    "raster_grad": raster_grad,
+    "blend_grad": blend_grad,
+}
 
 
 def compiled(cache: dict, name: str) -> Callable:

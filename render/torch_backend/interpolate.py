@@ -40,13 +40,13 @@ class _Blend(torch.autograd.Function):
     channel-major corner table, which is all zero, so they come out 0."""
 
     @staticmethod
-    def forward(ctx, table, rast, n_tri, batched, blend):
+    def forward(ctx, table, rast, n_tri, batched, blend, blend_grad):
         batch, height, width, _ = rast.shape
         n_chan = table.shape[-1]
         flat = rast.detach().reshape(-1, 4)
         tab = _channel_major(table.detach())
         ctx.save_for_backward(table, rast)
-        ctx.n_tri, ctx.batched = n_tri, batched
+        ctx.n_tri, ctx.batched, ctx.blend_grad = n_tri, batched, blend_grad
         ctx.set_materialize_grads(False)
         if blend is not None:
             return blend(tab, flat, n_tri, height * width, batched)
@@ -72,11 +72,18 @@ class _Blend(torch.autograd.Function):
     def backward(ctx, g_out):
         table, rast = ctx.saved_tensors
         if g_out is None:
-            return None, None, None, None, None
+            return (None,) * 6
         batch, height, width, _ = rast.shape
         n_chan = table.shape[-1]
         r3 = rast.detach().reshape(batch * height, width, 4)
         tab = _channel_major(table.detach())
+        if ctx.blend_grad is not None:
+            g_tab, g_rast = ctx.blend_grad(
+                tab, r3.view(-1, 4), g_out.reshape(-1, n_chan), ctx.n_tri, height * width, ctx.batched
+            )
+            g_tab = g_tab[:, 1:].reshape(3, n_chan, -1).permute(2, 0, 1) if ctx.needs_input_grad[0] else None
+            g_rast = g_rast.view(rast.shape) if ctx.needs_input_grad[1] else None
+            return g_tab, g_rast, None, None, None, None
         g_tab = torch.zeros_like(tab) if ctx.needs_input_grad[0] else None
         g_rast = r3.new_zeros(r3.shape) if ctx.needs_input_grad[1] else None
         g3 = g_out.reshape(batch * height, width, n_chan)
@@ -107,7 +114,7 @@ class _Blend(torch.autograd.Function):
             g_tab = g_tab[:, 1:].reshape(3, n_chan, -1).permute(2, 0, 1)
         if g_rast is not None:
             g_rast = g_rast.view(rast.shape).to(rast.dtype)
-        return g_tab, g_rast, None, None, None
+        return g_tab, g_rast, None, None, None, None
 
 
 def _channel_major(table: torch.Tensor) -> torch.Tensor:
@@ -126,6 +133,7 @@ def interpolate_torch(
     rast_db: torch.Tensor | None = None,
     diff_attrs: list[int] | None = None,
     blend: Callable | None = None,
+    blend_grad: Callable | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Interpolate vertex attributes over a rasterized image.
 
@@ -139,6 +147,8 @@ def interpolate_torch(
         diff_attrs: resolved, non-negative channel indices whose pixel derivatives are wanted.
         blend: compiled :func:`render.torch_backend.compiled.blend_image` for the forward blend
             (without ``diff_attrs``), or None for the eager, row-blocked one.
+        blend_grad: compiled :func:`render.torch_backend.compiled.blend_grad` for its backward,
+            or None (eager).
 
     Returns:
         out: [B, H, W, C], dtype of ``attr``.
@@ -157,7 +167,7 @@ def interpolate_torch(
     else:
         table = attr.index_select(0, corners).view(n_tri, 3, n_chan)
     if not n_da:
-        out = _Blend.apply(table, rast, n_tri, batched, blend)
+        out = _Blend.apply(table, rast, n_tri, batched, blend, blend_grad)
         return out.view(batch, height, width, n_chan), attr.new_zeros(batch, height, width, 0)
     # with pixel derivatives: one row gather per covered pixel, autograd for the gradients
     flat = rast.reshape(n_pix, 4)

@@ -43,7 +43,7 @@ from render.torch_backend.alloc import empty_output
 from render.torch_backend.blocks import BLOCK_PIXELS, covered_box, row_blocks, zero_outside
 from render.torch_backend.visibility import gather_cols, visible_triangles
 
-__all__ = ["rasterize_torch"]
+__all__ = ["XYW_ROWS", "bary_grad", "pixel_centres", "rasterize_torch"]
 
 _GRAD_EPS = 1e-6  # nvdiffrast's epsilon in the backward denominator
 
@@ -53,7 +53,7 @@ def _shade(verts: torch.Tensor, fx: torch.Tensor, fy: torch.Tensor, xs: float, y
 
     Written as nvdiffrast's kernel computes them from clip space, with its ``copysign(1e-6, area)``
     in the denominator; the backward pass differentiates ``db`` with autograd (the (u, v) part
-    has the closed form of :func:`_bary_grad`).
+    has the closed form of :func:`bary_grad`).
 
     Args:
         verts: [n, 3, 4] clip-space vertices of the triangle seen at each pixel.
@@ -143,10 +143,10 @@ class _RasterShade(torch.autograd.Function):
     """Identity on the forward outputs; nvdiffrast's backward from rast / rast_db to pos x, y, w."""
 
     @staticmethod
-    def forward(ctx, pos, rast, rast_db, entry_map, vidx_all, shape, grad_db):
+    def forward(ctx, pos, rast, rast_db, entry_map, vidx_all, shape, grad_db, grad_kernel):
         ctx.save_for_backward(pos, entry_map, vidx_all)
         ctx.set_materialize_grads(False)
-        ctx.shape, ctx.grad_db = shape, grad_db
+        ctx.shape, ctx.grad_db, ctx.grad_kernel = shape, grad_db, grad_kernel
         ctx.mark_non_differentiable(entry_map)
         return rast.view(*shape, 4), rast_db.view(*shape, 4)
 
@@ -154,27 +154,31 @@ class _RasterShade(torch.autograd.Function):
     def backward(ctx, g_rast, g_db):
         pos, entry_map, vidx_all = ctx.saved_tensors
         if not ctx.needs_input_grad[0]:
-            return (None,) * 7
+            return (None,) * 8
         _, height, width = ctx.shape
         grad_flat = pos.new_zeros(pos.numel() // 4, 4)
         if g_db is not None and not ctx.grad_db:
             g_db = None
         if g_rast is None and g_db is None:
-            return grad_flat.view_as(pos), *(None,) * 6
+            return grad_flat.view_as(pos), *(None,) * 7
         n_entry = vidx_all.shape[0]
         pos_flat = pos.detach().reshape(-1, 4)
         # per (item, triangle) rows x0 x1 x2 y0 y1 y2 z0 z1 z2 w0 w1 w2, and their gradients
         v12 = gather_cols(pos_flat.t().contiguous(), vidx_all.t().reshape(-1)).view(12, n_entry)
         acc = pos.new_zeros(12, n_entry)  # z rows stay 0: nvdiffrast gives z no gradient
         covered = torch.nonzero(entry_map != n_entry).squeeze(1)
-        for lo in range(0, covered.shape[0], BLOCK_PIXELS):  # small temporaries, reused
-            pix = covered[lo : lo + BLOCK_PIXELS]
+        if g_rast is not None and ctx.grad_kernel is not None:
+            g_uv = g_rast.reshape(-1, 4).index_select(0, covered)[:, :2].to(pos.dtype)
+            acc += ctx.grad_kernel(v12, entry_map.index_select(0, covered), covered, g_uv, height, width)
+            g_rast = None
+        for lo in range(0, covered.shape[0] if g_rast is not None or g_db is not None else 0, BLOCK_PIXELS):
+            pix = covered[lo : lo + BLOCK_PIXELS]  # blocks: small temporaries, reused
             entry = entry_map.index_select(0, pix)
-            fx, fy = _pixel_centres(pix, height, width, pos.dtype)
+            fx, fy = pixel_centres(pix, height, width, pos.dtype)
             if g_rast is not None:
                 g = g_rast.reshape(-1, 4).index_select(0, pix)
-                v = [v12[r].index_select(0, entry) for r in _XYW_ROWS]
-                for r, grad in zip(_XYW_ROWS, _bary_grad(v, fx, fy, g[:, 0], g[:, 1]), strict=True):
+                v = [v12[r].index_select(0, entry) for r in XYW_ROWS]
+                for r, grad in zip(XYW_ROWS, bary_grad(v, fx, fy, g[:, 0], g[:, 1]), strict=True):
                     acc[r].index_add_(0, entry, grad)
             if g_db is not None:
                 gd = g_db.reshape(-1, 4).index_select(0, pix)
@@ -183,17 +187,17 @@ class _RasterShade(torch.autograd.Function):
                     verts = pos_flat.index_select(0, vidx.reshape(-1)).view(-1, 3, 4).requires_grad_(True)
                     _, _, db = _shade(verts, fx, fy, 2.0 / width, 2.0 / height)
                     (gv,) = torch.autograd.grad((db * gd).sum(), verts)
-                for r in _XYW_ROWS:  # row r = 3 * coordinate + corner
+                for r in XYW_ROWS:  # row r = 3 * coordinate + corner
                     acc[r].index_add_(0, entry, gv[:, r % 3, r // 3])
         for i in range(3):
             grad_flat.index_add_(0, vidx_all[:, i], acc[i::3].t())
-        return grad_flat.view_as(pos), *(None,) * 6
+        return grad_flat.view_as(pos), *(None,) * 7
 
 
-_XYW_ROWS = (0, 1, 2, 3, 4, 5, 9, 10, 11)  # rows of x0 x1 x2 y0 y1 y2 w0 w1 w2 in the [12, N] layout
+XYW_ROWS = (0, 1, 2, 3, 4, 5, 9, 10, 11)  # rows of x0 x1 x2 y0 y1 y2 w0 w1 w2 in the [12, N] layout
 
 
-def _pixel_centres(pix: torch.Tensor, height: int, width: int, dtype: torch.dtype):
+def pixel_centres(pix: torch.Tensor, height: int, width: int, dtype: torch.dtype):
     """NDC centres (fx, fy) [n] of flat pixel indices into [B, H, W] (float64 index arithmetic)."""
     pixf = pix.to(torch.float64)
     rem = pixf - torch.floor(pixf / (height * width)) * (height * width)
@@ -203,7 +207,7 @@ def _pixel_centres(pix: torch.Tensor, height: int, width: int, dtype: torch.dtyp
     return fx, fy
 
 
-def _bary_grad(v: list[torch.Tensor], fx: torch.Tensor, fy: torch.Tensor, gu: torch.Tensor, gv: torch.Tensor):
+def bary_grad(v: list[torch.Tensor], fx: torch.Tensor, fy: torch.Tensor, gu: torch.Tensor, gv: torch.Tensor):
     """nvdiffrast's closed-form gradient of (b0, b1) = (a0, a1) / (sum a + copysign(1e-6, sum a)).
 
     Args:
@@ -244,6 +248,7 @@ def rasterize_torch(
     max_fragments: int = 1 << 21,
     shade: Callable | None = None,
     frag: Callable | None = None,
+    grad: Callable | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Rasterize triangles with nvdiffrast's semantics (see the module docstring).
 
@@ -260,6 +265,8 @@ def rasterize_torch(
         shade: compiled :func:`render.torch_backend.compiled.shade_image`, or None for the
             eager, row-blocked shading.
         frag: compiled :func:`render.torch_backend.compiled.fragment_keys`, or None (eager).
+        grad: compiled :func:`render.torch_backend.compiled.raster_grad` for the backward pass
+            from (u, v), or None (eager).
 
     Returns:
         rast: [B, H, W, 4] (u, v, z/w, id + 1), dtype of ``pos``.
@@ -319,4 +326,4 @@ def rasterize_torch(
                 rect = (slice(r0 + y0, r0 + y1), slice(x0, x1))
                 _shade_rect(table, blk[y0:y1, x0:x1], r0 + y0, x0, rast3[rect], db3[rect])
     rast, rast_db = rast.to(pos.dtype), rast_db.to(pos.dtype)
-    return _RasterShade.apply(pos, rast, rast_db, entry, vidx_all, (batch, height, width), grad_db)
+    return _RasterShade.apply(pos, rast, rast_db, entry, vidx_all, (batch, height, width), grad_db, grad)
