@@ -6,8 +6,9 @@ about half of a square frame, at 256^2, 512^2 and 1024^2.
 - ``eager fwd``: ``render.rasterize`` + ``render.interpolate`` (3 channels: world position).
 - ``compiled``: the same with ``TorchRasterContext(compile=True)`` (per-pixel kernels through
   ``torch.compile``; the compiling first call is excluded and its duration printed).
-- ``torch fwd+bwd``: the same plus ``render.antialias`` of the hard mask, and the backward pass of
-  a loss on the interpolated positions and the antialiased mask to the clip-space positions.
+- ``fwd+bwd`` (eager; the compiled figure is in the note under each row): the same plus
+  ``render.antialias`` of the hard mask, and the backward pass of a loss on the interpolated
+  positions and the antialiased mask to the clip-space positions.
 - ``llvmpipe fwd``: the same forward workload in OpenGL (moderngl, headless EGL context on Mesa's
   llvmpipe): upload the clip-space positions, draw, read back z/w, barycentrics and triangle ids
   (float32 RGBA, like ``rast``). Needs ``pip install moderngl`` and Mesa's EGL
@@ -112,7 +113,7 @@ def worker_torch(mesh: str, res: int, mode: str, repeats: int) -> dict:
 
     verts, faces = bumpy_sphere(*MESHES[mesh])
     pos = clip_positions(verts)
-    ctx = render.make_context("torch", compile=mode == "fwdc")
+    ctx = render.make_context("torch", compile=mode in ("fwdc", "bwdc"))
     out: dict = {"threads": torch.get_num_threads(), "faces": int(faces.shape[0])}
     if mode in ("fwd", "fwdc"):
 
@@ -137,17 +138,20 @@ def worker_torch(mesh: str, res: int, mode: str, repeats: int) -> dict:
         except ImportError:
             has_aa = False
         out["antialias"] = has_aa
-        baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
         def step():
             p = pos.clone().requires_grad_(True)
             rast, _ = render.rasterize(ctx, p, faces, (res, res))
-            feat, _ = render.interpolate(verts, rast, faces)
+            feat, _ = render.interpolate(verts, rast, faces, backend=ctx)
             loss = feat.square().mean()
             if has_aa:
                 mask = render.antialias(rast[..., 3:].clamp(0, 1), rast, p, faces)
                 loss = loss + mask.mean()
             loss.backward()
+
+        if mode == "bwdc":  # compile outside the measurement
+            step()
+        baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     out["seconds"], out["cpu_seconds"] = _median_time(step, repeats)
     out["peak_mb"] = _peak_mb(baseline)
@@ -289,11 +293,13 @@ def main() -> None:
                 for m in modes:
                     ratios[m].append(got[m]["seconds"] / gl["seconds"])
                 cpu.append(got["fwd"]["cpu_seconds"] / gl["cpu_seconds"])
-            bwd = (
-                None
-                if args.no_backward
-                else _run(["torch", mesh, str(res), "bwd", "--repeats", str(args.repeats)], args.threads)
-            )
+            bwd = bwdc = None
+            if not args.no_backward:
+                bwd = _run(["torch", mesh, str(res), "bwd", "--repeats", str(args.repeats)], args.threads)
+                if not args.no_compile:
+                    bwdc = _run(
+                        ["torch", mesh, str(res), "bwdc", "--repeats", str(args.repeats)], args.threads
+                    )
             cells = [f"{mesh:>5} {res:>5} |"]
             for m in ("fwd", "fwdc"):
                 if m in runs:
@@ -325,6 +331,8 @@ def main() -> None:
                     notes.append(f"{m}/gl per round " + " ".join(f"{r:.2f}" for r in ratios[m]))
             if "fwdc" in runs:
                 notes.append(f"first compiled call {_median([r['first_call_s'] for r in runs['fwdc']]):.1f}s")
+            if isinstance(bwdc, dict):
+                notes.append(f"compiled fwd+bwd {bwdc['seconds'] * 1e3:.1f}ms")
             notes.append(f"torch threads {runs['fwd'][0]['threads']}")
             print(f"{'':>12}  (" + "; ".join(notes) + ")")
     if cpu_ratios:
