@@ -55,6 +55,18 @@ def shade_image(table: torch.Tensor, grid: torch.Tensor) -> tuple[torch.Tensor, 
     return torch.stack([u / total, v / total, z, ids], dim=1), db
 
 
+def _blend_weights(tab: torch.Tensor, flat: torch.Tensor, n_tri: int, pixels_per_item: int, batched: bool):
+    """Per pixel: the corner-table column (0 when empty, offset per item when ``batched``) and
+    the weights u, v, 1 - u - v of the three corners, all [P]."""
+    col = flat[:, 3].to(torch.int64)
+    if batched:
+        item = torch.arange(flat.shape[0], device=flat.device) // pixels_per_item
+        col = torch.where(col > 0, col + item * n_tri, col)
+    u = flat[:, 0].to(tab.dtype)
+    v = flat[:, 1].to(tab.dtype)
+    return col, u, v, 1.0 - u - v
+
+
 def blend_image(tab: torch.Tensor, flat: torch.Tensor, n_tri: int, pixels_per_item: int, batched: bool):
     """``u A0 + v A1 + (1 - u - v) A2`` at every pixel; see ``interpolate._Blend``.
 
@@ -68,13 +80,7 @@ def blend_image(tab: torch.Tensor, flat: torch.Tensor, n_tri: int, pixels_per_it
         [P, C], dtype of ``tab``.
     """
     n_chan = tab.shape[0] // 3
-    col = flat[:, 3].to(torch.int64)
-    if batched:
-        item = torch.arange(flat.shape[0], device=flat.device) // pixels_per_item
-        col = torch.where(col > 0, col + item * n_tri, col)
-    u = flat[:, 0].to(tab.dtype)
-    v = flat[:, 1].to(tab.dtype)
-    w = 1.0 - u - v
+    col, u, v, w = _blend_weights(tab, flat, n_tri, pixels_per_item, batched)
     chans = [tab[2 * n_chan + c][col] * w + tab[c][col] * u + tab[n_chan + c][col] * v for c in range(n_chan)]
     return torch.stack(chans, dim=1)
 
@@ -135,13 +141,7 @@ def blend_grad(
     """Gradients of :func:`blend_image` to ``tab`` [3 C, 1 + T'] and to rast [P, 4] (channels
     u, v; the others 0), given ``g_out`` [P, C]; see ``interpolate._Blend``."""
     n_chan = tab.shape[0] // 3
-    col = flat[:, 3].to(torch.int64)
-    if batched:
-        item = torch.arange(flat.shape[0], device=flat.device) // pixels_per_item
-        col = torch.where(col > 0, col + item * n_tri, col)
-    u = flat[:, 0].to(tab.dtype)
-    v = flat[:, 1].to(tab.dtype)
-    w = 1.0 - u - v
+    col, u, v, w = _blend_weights(tab, flat, n_tri, pixels_per_item, batched)
     zero = tab.new_zeros(tab.shape[1])
     g_tab = [zero] * (3 * n_chan)
     g_u = g_v = torch.zeros_like(u)
