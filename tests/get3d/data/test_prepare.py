@@ -32,6 +32,22 @@ from .test_meshes import write_textured_quad
 TINY = PrepareConfig(synset="s", resolution=32, views=4, supersample=1, scale=0.8)
 
 
+def _head_on_flat(synset: str) -> PrepareConfig:
+    """One 32 x 32 view from azimuth 0, elevation 0, with flat light (ambient 1): pixels show
+    the material colours unchanged."""
+    return PrepareConfig(
+        synset=synset,
+        resolution=32,
+        views=1,
+        supersample=1,
+        azimuth_deg=(0, 0),
+        elevation_deg=(0, 0),
+        ambient=1.0,
+        diffuse=0.0,
+        scale=0.6,
+    )
+
+
 @pytest.fixture(scope="module")
 def mesh_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("meshes")
@@ -118,18 +134,7 @@ def test_colours_orientation_and_textures(tmp_path):
         [[[255, 0, 0], [0, 0, 255]], [[0, 255, 0], [255, 255, 255]]], np.uint8
     )  # rows top-down
     write_textured_quad(tmp_path / "m" / "quad", np.repeat(np.repeat(texture, 8, 0), 8, 1))
-    config = PrepareConfig(
-        synset="q",
-        resolution=32,
-        views=1,
-        supersample=1,
-        azimuth_deg=(0, 0),
-        elevation_deg=(0, 0),
-        ambient=1.0,
-        diffuse=0.0,
-        scale=0.6,
-    )
-    prepare_dataset(tmp_path / "m", tmp_path / "out", config, progress=False)
+    prepare_dataset(tmp_path / "m", tmp_path / "out", _head_on_flat("q"), progress=False)
     pixels = np.asarray(Image.open(tmp_path / "out" / "img" / "q" / "quad" / "000.png"))
     # texture top-left (red) is world x < 0, y > 0 -> image top-right
     np.testing.assert_array_equal(pixels[10, 21], [255, 0, 0, 255])
@@ -278,18 +283,7 @@ def test_one_texture_per_material(tmp_path):
         "usemtl a\nf 1/1 2/2 3/3\nf 1/1 3/3 4/4\nusemtl b\nf 5/1 6/2 7/3\nf 5/1 7/3 8/4\n"
         "usemtl c\nf 9 10 11\n"
     )
-    config = PrepareConfig(
-        synset="p",
-        resolution=32,
-        views=1,
-        supersample=1,
-        azimuth_deg=(0, 0),
-        elevation_deg=(0, 0),
-        ambient=1.0,
-        diffuse=0.0,
-        scale=0.6,
-    )
-    prepare_dataset(tmp_path / "m", tmp_path / "out", config, progress=False)
+    prepare_dataset(tmp_path / "m", tmp_path / "out", _head_on_flat("p"), progress=False)
     pixels = np.asarray(Image.open(tmp_path / "out" / "img" / "p" / "pair" / "000.png"))
     np.testing.assert_array_equal(pixels[13, 19], [255, 0, 0, 255])  # world x < 0 is image right
     np.testing.assert_array_equal(pixels[13, 12], [0, 0, 255, 255])
