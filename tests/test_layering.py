@@ -142,9 +142,7 @@ def test_no_forbidden_import_in_source(package: str) -> None:
     offences = []
     for module, path in modules:
         is_package = path.name == "__init__.py"
-        offences += forbidden_imports(
-            path.read_text(), module, FORBIDDEN[package], is_package=is_package
-        )
+        offences += forbidden_imports(path.read_text(), module, FORBIDDEN[package], is_package=is_package)
     assert offences == [], f"{package} must not import {FORBIDDEN[package]}: {offences}"
 
 
