@@ -66,18 +66,58 @@ def test_auto_on_cuda_device_without_nvdiffrast_warns():
     assert chosen is render.Backend.TORCH
 
 
+TRIANGLE = torch.tensor([[[-0.5, -0.5, 0, 1], [0.5, -0.5, 0, 1], [0, 0.5, 0, 1]]])
+
+
+def _triangle_barycentrics(height: int, width: int) -> torch.Tensor:
+    """By hand: barycentrics of the pixel centres of ``TRIANGLE`` (0 outside), ``[H, W, 3]`` float64.
+
+    Pixel (i, j) has its centre at NDC ((j + 0.5) / W * 2 - 1, (i + 0.5) / H * 2 - 1) (row 0 at
+    y = -1). No centre of a 16x16 grid lies on an edge of the triangle, so coverage is unambiguous.
+    """
+    (x0, y0), (x1, y1), (x2, y2) = TRIANGLE[0, :, :2].double().tolist()
+    ys = (torch.arange(height, dtype=torch.float64) + 0.5) / height * 2 - 1
+    xs = (torch.arange(width, dtype=torch.float64) + 0.5) / width * 2 - 1
+    y, x = torch.meshgrid(ys, xs, indexing="ij")
+    area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
+    b0 = ((x1 - x) * (y2 - y) - (x2 - x) * (y1 - y)) / area
+    b1 = ((x2 - x) * (y0 - y) - (x0 - x) * (y2 - y)) / area
+    b = torch.stack([b0, b1, 1 - b0 - b1], dim=-1)
+    inside = (b > 0).all(dim=-1, keepdim=True)
+    return torch.where(inside, b, torch.zeros_like(b))
+
+
 def test_ops_dispatch_to_torch_on_cpu():
+    from render.torch_backend.interpolate import interpolate_torch
+    from render.torch_backend.rasterize import rasterize_torch
+
     ctx = render.make_context("torch")
-    pos = torch.tensor([[[-0.5, -0.5, 0, 1], [0.5, -0.5, 0, 1], [0, 0.5, 0, 1]]])
+    pos = TRIANGLE
     tri = torch.tensor([[0, 1, 2]], dtype=torch.int32)
-    rast, _ = render.rasterize(ctx, pos, tri, (8, 8))
+    rast, rast_db = render.rasterize(ctx, pos, tri, (16, 16))
+    # the context's rasterize is the torch backend's, with the context's options
+    direct_rast, direct_db = rasterize_torch(
+        pos, tri, (16, 16), tile_size=ctx.tile_size, max_fragments=ctx.max_fragments
+    )
+    assert torch.equal(rast, direct_rast) and torch.equal(rast_db, direct_db)
+    expected = _triangle_barycentrics(16, 16)
+    assert 10 < int((expected.sum(-1) > 0).sum()) < 256  # the case covers some pixels, not all
+    assert torch.equal(rast[0, ..., 3], (expected.sum(-1) > 0).float())
+    # attribute eye(3) interpolates to the barycentrics; same on every way of asking for torch
     a, _ = render.interpolate(torch.eye(3), rast, tri, backend="torch")
     b, _ = render.interpolate(torch.eye(3), rast, tri)
-    assert torch.equal(a, b)
+    c, _ = render.interpolate(torch.eye(3), rast, tri, backend=ctx)
+    direct, _ = interpolate_torch(torch.eye(3), rast, tri)
+    for out in (a, b, c):
+        assert out.shape == (1, 16, 16, 3)
+        torch.testing.assert_close(out[0].double(), expected, rtol=0, atol=1e-6)
+        assert torch.equal(out, direct)
     with pytest.raises(ValueError, match="needs CUDA tensors"):
         render.antialias(rast[..., 3:].clamp(0, 1), rast, pos, tri, backend=render.Backend.NVDIFFRAST)
     with pytest.raises(ValueError, match="needs CUDA tensors"):
         render.texture(torch.rand(1, 4, 4, 3), torch.rand(1, 8, 8, 2), backend="nvdiffrast")
+    with pytest.raises(ValueError, match="needs CUDA tensors"):
+        render.interpolate(torch.eye(3), rast, tri, backend="nvdiffrast")
 
 
 def test_public_exports():
@@ -97,6 +137,13 @@ def test_texture_and_antialias_dispatch_to_the_torch_backend():
         render.texture(tex, uv, filter_mode="nearest", boundary_mode="clamp"),
         texture_torch(tex, uv, "nearest", "clamp"),
     )
+    # by hand: a 2x2 texture; texel centres at u, v in {0.25, 0.75}, u along columns, v along rows
+    tex2 = torch.tensor([[[[1.0], [2.0]], [[3.0], [4.0]]]])
+    uv2 = torch.tensor([[[[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.5, 0.75], [0.5, 0.5]]]])
+    for out in (render.texture(tex2, uv2, filter_mode="linear"), render.texture(tex2, uv2, backend="torch")):
+        torch.testing.assert_close(out.flatten(), torch.tensor([1.0, 2.0, 3.0, 3.5, 2.5]))
+    nearest = render.texture(tex2, torch.tensor([[[[0.1, 0.9], [0.9, 0.1]]]]), filter_mode="nearest")
+    assert nearest.flatten().tolist() == [3.0, 2.0]
     with pytest.raises(NotImplementedError, match="mip"):
         render.texture(tex, uv, mip=[tex])
     with pytest.raises(ValueError, match="filter_mode must be one of"):
@@ -106,7 +153,14 @@ def test_texture_and_antialias_dispatch_to_the_torch_backend():
     tri = torch.tensor([[0, 1, 2]])
     rast, _ = render.rasterize(ctx, pos, tri, (8, 8))
     mask = rast[..., 3:].clamp(0, 1)
-    assert torch.equal(render.antialias(mask, rast, pos, tri), antialias_torch(mask, rast, pos, tri))
+    aa = render.antialias(mask, rast, pos, tri)
+    assert torch.equal(aa, antialias_torch(mask, rast, pos, tri))
+    # by hand: the edges are blended (values strictly between 0 and 1 appear, nothing leaves [0, 1])
+    # and a colour that is equal on both sides of every edge is left as it is
+    assert bool(((aa > 0) & (aa < 1)).any()) and not torch.equal(aa, mask)
+    assert float(aa.min()) >= 0 and float(aa.max()) <= 1
+    flat = torch.full_like(mask, 0.25)
+    assert torch.equal(render.antialias(flat, rast, pos, tri), flat)
     # an empty mesh leaves the colour unchanged
     empty = torch.zeros(0, 3, dtype=torch.int64)
     assert torch.equal(render.antialias(mask, rast * 0, pos, empty), mask)
