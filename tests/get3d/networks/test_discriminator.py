@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
 import torch
 
-from get3d.networks import Discriminator, DiscriminatorConfig, DiscriminatorLogits, encode_camera
+from get3d.networks.config import DiscriminatorConfig
+from get3d.networks.discriminator import Discriminator, DiscriminatorLogits, encode_camera
 from get3d.networks.fir import downsample2d
 
 
@@ -74,14 +76,45 @@ def test_branch_composition_by_hand(disc):
 
 
 def test_r1_double_backward(disc):
-    img = torch.randn(2, 4, 32, 32, requires_grad=True)
-    c = torch.rand(2, 2)
-    out = disc(img, c)
-    (g,) = torch.autograd.grad(out.rgb.sum() + out.mask.sum(), img, create_graph=True)
-    penalty = g.square().sum()
-    penalty.backward()
-    assert disc.b32.conv0.weight.grad is not None and disc.mask_b32.conv0.weight.grad is not None
-    disc.zero_grad(set_to_none=True)
+    """The R1 penalty's parameter gradient (a double backward) equals central differences of the
+    penalty itself (which needs only a first-order input gradient), in float64, on both branches."""
+    d = copy.deepcopy(disc).double()
+    g = torch.Generator().manual_seed(3)
+    img = torch.randn(2, 4, 32, 32, generator=g, dtype=torch.float64)
+    c = torch.rand(2, 2, generator=g, dtype=torch.float64)
+
+    def penalty() -> torch.Tensor:
+        x = img.clone().requires_grad_(True)
+        out = d(x, c)
+        (gx,) = torch.autograd.grad(out.rgb.sum() + out.mask.sum(), x, create_graph=True)
+        return gx.square().sum()
+
+    penalty().backward()
+    params = dict(d.named_parameters())
+    assert params["b32.conv0.weight"].grad is not None and params["mask_b32.conv0.weight"].grad is not None
+    probes = ["b32.conv0.weight", "mask_b32.conv0.weight", "b16.conv1.weight", "b4.fc.weight"]
+    step = 1e-5
+    for name in probes:
+        param, grad = params[name], params[name].grad
+        flat_grad = grad.flatten()
+        assert flat_grad.abs().max() > 0, f"{name}: the penalty does not reach it"
+        picks = {int(flat_grad.abs().argmax()), int(torch.randint(flat_grad.numel(), (1,), generator=g))}
+        for i in picks:
+            index = tuple(int(k) for k in torch.unravel_index(torch.tensor(i), param.shape))
+            original = float(param.detach()[index])
+            with torch.no_grad():
+                param[index] = original + step
+            plus = float(penalty().detach())
+            with torch.no_grad():
+                param[index] = original - step
+            minus = float(penalty().detach())
+            with torch.no_grad():
+                param[index] = original
+            numeric = (plus - minus) / (2 * step)
+            scale = float(flat_grad.abs().max())
+            assert abs(float(grad[index]) - numeric) <= 1e-6 * scale + 1e-5 * abs(numeric), (
+                name, index, float(grad[index]), numeric,
+            )  # fmt: skip
 
 
 def test_bad_inputs(disc):
