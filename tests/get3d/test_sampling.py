@@ -19,13 +19,18 @@ from get3d.interpolation import (
     steps_t,
 )
 from get3d.networks import Generator, GeneratorConfig
+from get3d.networks.outputs import Latents
 from get3d.sampling import (
+    export_sample,
     load_generator,
     prepare_generator,
     render_turntable,
     sample_latents,
     textured_mesh_of,
 )
+from render.camera import visualization_cameras
+
+from .roundtrip import assert_silhouettes_match, load_mesh_file, obj_counts, silhouette
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +135,28 @@ def test_texture_field_of_export_matches_generator(G):
     assert torch.allclose(given(meshes[i].vertices[:5]), fn(meshes[i].vertices[:5]), atol=1e-6)
     with pytest.raises(ValueError, match="planes"):
         generator_color_fn(G, one, 0, planes=planes)  # batch 4 planes for batch 1 latents
+
+
+def test_exported_files_render_like_the_generator(G, tmp_path):
+    """``export_sample``'s GLB and OBJ, read back by trimesh and rendered from the generator's
+    cameras, have the silhouettes of the generator's own render; the OBJ has the generated mesh's
+    vertex and face counts."""
+    lat = sample_latents(G, 4, geo_seed=2)
+    meshes = G.extract_meshes(lat.ws)
+    i = next(k for k, m in enumerate(meshes) if m.faces.shape[0] > 0)
+    glb = export_sample(G, lat.ws, i, tmp_path / "s.glb", texture_size=16)
+    obj = export_sample(G, lat.ws, i, tmp_path / "s.obj", texture_size=16)
+    assert [p.name for p in glb] == ["s.glb"] and [p.name for p in obj] == ["s.obj", "s.mtl", "s.png"]
+    counts = obj_counts(obj[0])
+    assert (counts["v"], counts["f"]) == (meshes[i].vertices.shape[0], meshes[i].faces.shape[0])
+    cams = visualization_cameras(4, elevation_deg=30.0)
+    one = Latents(geo=lat.ws.geo[i : i + 1], tex=lat.ws.tex[i : i + 1])
+    with torch.no_grad():
+        want = G.render(one, cams, 64, backend="torch").hard_mask[:, 0] > 0.5
+    for path in (glb[0], obj[0]):
+        vertices, faces = load_mesh_file(path)
+        assert faces.shape[0] == meshes[i].faces.shape[0]
+        assert_silhouettes_match(silhouette(vertices, faces, cams, 64), want)
 
 
 def test_interpolation_endpoints_equal_samples(G):

@@ -23,7 +23,9 @@ from get3d.export import (
     write_obj,
     write_png,
 )
+from render.camera import visualization_cameras
 
+from ..roundtrip import assert_silhouettes_match, load_mesh_file, obj_counts, silhouette
 from .helpers import accessor, field, read_glb, sphere
 
 RES = 128
@@ -210,3 +212,47 @@ def test_glb_uses_uint32_indices_beyond_65535_vertices(tmp_path):
     doc, binary, _ = read_glb(tmp_path / "big.glb")
     assert doc["accessors"][0]["componentType"] == 5125
     assert np.array_equal(accessor(doc, binary, 0).reshape(-1, 3), faces.numpy())
+
+
+def test_glb_and_obj_read_back_render_like_the_mesh(tmp_path):
+    """trimesh reads our GLB and OBJ back into the same surface: same silhouettes from four sides
+    and above, same counts (OBJ positions are not split at seams; glTF's are)."""
+    v, f = sphere(2)
+    v = v * torch.tensor([0.5, 0.75, 1.1]) + torch.tensor([0.08, 0.1, -0.05])  # no symmetry to hide a flip
+    tm = texture_mesh(v, f, field, texture_size=32)
+    glb = write_glb(tmp_path / "shape.glb", tm)
+    obj = write_obj(tmp_path / "shape.obj", tm)[0]
+    cams = visualization_cameras(4, elevation_deg=35.0)
+    want = silhouette(tm.vertices, tm.faces, cams, 64)
+    for path in (glb, obj):
+        got_v, got_f = load_mesh_file(path)
+        assert got_f.shape == tm.faces.shape
+        assert_silhouettes_match(silhouette(got_v, got_f, cams, 64), want)
+    assert obj_counts(obj) == {
+        "v": tm.num_vertices,
+        "vt": tm.uvs.shape[0],
+        "vn": tm.num_vertices,
+        "f": tm.num_faces,
+    }
+    assert load_mesh_file(glb)[0].shape[0] == tm.uvs.shape[0]
+
+
+def test_silhouette_check_catches_frame_and_offset_errors():
+    """The round-trip check fails for the errors it is there to catch."""
+    v, f = sphere(2)
+    v = v * torch.tensor([0.5, 0.75, 1.1]) + torch.tensor([0.08, 0.1, -0.05])
+    cams = visualization_cameras(4, elevation_deg=35.0)
+    want = silhouette(v, f, cams, 64)
+    assert_silhouettes_match(silhouette(v.clone(), f, cams, 64), want)
+    wrong = {
+        "z up instead of y up": v[:, [0, 2, 1]],
+        "mirrored x": v * torch.tensor([-1.0, 1.0, 1.0]),
+        "shifted by 2 cm": v + torch.tensor([0.02, 0.0, 0.0]),
+        "scaled by 5 %": v * 1.05,
+    }
+    for name, bad in wrong.items():
+        with pytest.raises(AssertionError):
+            assert_silhouettes_match(silhouette(bad, f, cams, 64), want)
+            pytest.fail(f"not caught: {name}")
+    with pytest.raises(AssertionError, match="IoU|differ"):
+        assert_silhouettes_match(silhouette(v, f[: len(f) // 2], cams, 64), want)
