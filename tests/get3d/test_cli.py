@@ -15,6 +15,11 @@ from PIL import Image
 
 from get3d.cli import main
 from get3d.networks import Generator, GeneratorConfig
+from get3d.networks.outputs import Latents
+from get3d.sampling import load_generator, prepare_generator, sample_latents
+from render.camera import visualization_cameras
+
+from .roundtrip import assert_silhouettes_match, load_mesh_file, obj_counts, silhouette
 
 TINY = ["--grid-resolution", "6", "--w-avg-samples", "200", "--no-progress"]
 
@@ -68,17 +73,51 @@ def test_argument_errors_name_the_flag(args, flag, ckpt, tmp_path, capsys):
     assert not any(tmp_path.glob("*.glb"))
 
 
+def _cli_generator(ckpt: str, n: int, *, geo_seed: int, tex_seed: int):
+    """The generator and latents the CLI uses for ``TINY`` flags (same loader, w_avg and seeds)."""
+    G = load_generator(ckpt, grid_resolution=6)
+    prepare_generator(G, w_avg_samples=200)
+    return G, sample_latents(G, n, geo_seed=geo_seed, tex_seed=tex_seed, psi=0.7)
+
+
+def _assert_file_is_sample(path: Path, G, ws: Latents, index: int, n_views: int) -> None:
+    """The exported file, read back by trimesh, is sample ``index``'s generated mesh: the same
+    face count (and vertex count for OBJ) and the silhouettes of the generator's own render from
+    the CLI's turntable cameras."""
+    one = Latents(geo=ws.geo[index : index + 1], tex=ws.tex[index : index + 1])
+    with torch.no_grad():
+        mesh = G.meshes(G.grid_geometry(G.triplanes(one), one))[0]
+        cams = visualization_cameras(n_views)
+        want = G.render(one, cams, 64, backend="torch").hard_mask[:, 0] > 0.5
+    vertices, faces = load_mesh_file(path)
+    assert faces.shape[0] == mesh.faces.shape[0] > 0
+    if path.suffix == ".obj":
+        counts = obj_counts(path)
+        assert (counts["v"], counts["f"]) == (mesh.vertices.shape[0], mesh.faces.shape[0])
+    assert_silhouettes_match(silhouette(vertices, faces, cams, 64), want)
+
+
 def test_sample_end_to_end(ckpt, tmp_path):
     out = tmp_path / "s"
     argv = ["sample", ckpt, "--out", str(out), "-n", "2", "--views", "5", "--resolution", "16"]
-    assert main(argv + ["--export", "glb", "--texture-size", "32", *TINY]) == 0
+    assert main(argv + ["--export", "glb,obj", "--texture-size", "32", *TINY]) == 0
     assert Image.open(out / "grid.png").size == (32, 16)
     gif = Image.open(out / "sample_000_turntable.gif")
     assert gif.n_frames == 5 and gif.size == (16, 16)
     lat = torch.load(out / "latents.pt", weights_only=True)
     assert lat["z_geo"].shape == (2, 16) and lat["geo_seed"] == 0 and lat["tex_seed"] == 1
+    G, mine = _cli_generator(ckpt, 2, geo_seed=0, tex_seed=1)
+    assert torch.equal(lat["z_geo"], mine.z_geo) and torch.equal(lat["z_tex"], mine.z_tex)
     glbs = sorted(out.glob("sample_*.glb"))
     assert glbs, "at least one of the two samples has a surface"
+    for glb in glbs:
+        index = int(glb.stem.split("_")[1])
+        obj = glb.with_suffix(".obj")
+        assert {p.name for p in out.glob(glb.stem + ".*")} == {
+            f"{glb.stem}.{ext}" for ext in ("glb", "obj", "mtl", "png")
+        }
+        for path in (glb, obj):
+            _assert_file_is_sample(path, G, mine.ws, index, n_views=5)
     scene = trimesh.load(glbs[0])
     assert len(next(iter(scene.geometry.values())).faces) > 0
 
@@ -107,6 +146,8 @@ def test_interpolate_and_export_end_to_end(ckpt, tmp_path):
         if code == 0:
             break
     assert code == 0 and {p.name for p in tmp_path.iterdir()} >= {"e.obj", "e.mtl", "e.png"}
+    G, lat = _cli_generator(ckpt, 1, geo_seed=seed, tex_seed=seed + 1)
+    _assert_file_is_sample(tmp_path / "e.obj", G, lat.ws, 0, n_views=4)
 
 
 @pytest.mark.parametrize(
