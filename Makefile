@@ -1,4 +1,4 @@
-# The two front-door commands (see README.md). Both set the environment up first.
+# The two front-door commands (see README.md) and the tools beside them; all set the environment up first.
 PY := .venv/bin/python
 
 .PHONY: setup demo test lint bench
@@ -17,6 +17,12 @@ test: setup
 	bash scripts/setup_bpy.sh
 	$(PY) -m ruff check .
 	ISOGEN3D_BPY_PYTHON=$$( [ -x .venv-bpy/bin/python ] && echo "$(CURDIR)/.venv-bpy/bin/python" ) $(PY) -m pytest -q
+
+# Lint only: ruff's rules, and ruff's formatting of the Python sources (the code blocks in the
+# Markdown files are laid out by hand, so `ruff format` skips *.md here).
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check --exclude '*.md' .
 
 bench: setup
 	$(PY) benchmarks/bench_marching_tets.py

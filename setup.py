@@ -19,7 +19,13 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["dmtet", "dmtet.*", "render", "render.*", "get3d", "get3d.*"]),
+    packages=[
+        *find_packages(include=["dmtet", "dmtet.*", "render", "render.*", "get3d", "get3d.*"]),
+        "get3d.training.presets",
+    ],
+    # the YAML presets of configs/ ship as get3d/training/presets (get3d.training.config.preset_dir)
+    package_dir={"get3d.training.presets": "configs"},
+    package_data={"get3d.training.presets": ["*.yaml", "base/*.yaml"]},
     install_requires=[
         "torch>=2.1",
         "numpy>=1.24",

@@ -5,7 +5,7 @@
     get3d doctor                                   # versions, backends and optional packages
     get3d toy-data --out data/procedural ...       # = python -m get3d.data procedural
     get3d prepare MESH_DIR --out ROOT --synset ID  # = python -m get3d.data prepare
-    get3d train [--config configs/X.yaml] [k=v ...]   # = python train.py
+    get3d train [--config PRESET|X.yaml] [k=v ...]  # = python train.py
     get3d sample CKPT --out DIR [-n 4 --geo-seed 0 --tex-seed 1 --psi 0.7 --export glb]
     get3d interpolate CKPT --out DIR [--geo-seeds 0 1 --tex-seeds 2 3 --steps 10 --mode both]
     get3d export CKPT --out shape.glb [--geo-seed 0 --tex-seed 1 --texture-size 1024]
@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--index", type=int, default=0, help="which sample of the seeds' sequence (default 0)")
     e.add_argument("--cleanup", action="store_true", help="drop small floating parts before unwrapping")
     _add_export_args(e)
+    for command_parser in sub.choices.values():  # each command's errors name its own usage
+        command_parser.set_defaults(command_parser=command_parser)
     return parser
 
 
@@ -457,20 +459,9 @@ def _doctor(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _run_train(argv: list[str]) -> int:
-    try:
-        module = importlib.import_module("get3d.training.cli")
-        return int(module.main(argv) or 0)
-    except ModuleNotFoundError:
-        pass
-    script = Path(__file__).resolve().parents[1] / "train.py"
-    if not script.is_file():
-        print("error: train: train.py not found next to the get3d package", file=sys.stderr)
-        return 2
-    spec = importlib.util.spec_from_file_location("_get3d_train_script", script)
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return int(module.main(argv) or 0)
+    from get3d.training.cli import main as train_main
+
+    return int(train_main(argv, prog="get3d train") or 0)
 
 
 def _delegate(command: str, argv: list[str]) -> int:
@@ -495,5 +486,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _delegate(argv[0], argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
-    sub = parser._subparsers._group_actions[0].choices[args.command]  # the subcommand's parser
-    return _COMMANDS[args.command](sub, args)
+    return _COMMANDS[args.command](args.command_parser, args)

@@ -7,8 +7,10 @@
 * :mod:`~get3d.training.checkpoint`: atomic, rotated, resumable checkpoints.
 * :mod:`~get3d.training.distributed`: ``torchrun`` multi-process support.
 * :mod:`~get3d.training.loop`: :func:`train`.
+* :mod:`~get3d.training.runlog`: the run folder's logs, snapshots and curves (main process only).
 
-Command line: ``python train.py --config configs/default.yaml key=value ...``.
+Command line: ``get3d train --config default key=value ...`` (:mod:`~get3d.training.cli`;
+``python train.py`` in a checkout).
 """
 
 from .checkpoint import CheckpointManager, load_checkpoint

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 import trimesh
+import yaml
 from PIL import Image
 
 from get3d.cli import main
@@ -158,6 +159,16 @@ def test_delegated_help(command, word, capsys):
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])
     assert exc.value.code == 0 and word in capsys.readouterr().out
+
+
+def test_train_command_runs_in_process(capsys):
+    assert main(["train", "--dry-run", "--config", "shapenet_chair", "seed=3"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["loss"]["gamma"] == 400.0 and printed["seed"] == 3  # the preset by name, then k=v
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--dry-run", "--config", "shapenet_plane"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "get3d train: error: --config:" in err and "shapenet_chair" in err
 
 
 def test_module_entry_point_runs():

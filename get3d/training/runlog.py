@@ -1,0 +1,199 @@
+"""Everything a training run writes besides its checkpoints, behind one :class:`RunLog`.
+
+The run folder receives ``config.yaml`` (the resolved configuration), ``metrics.jsonl`` (one JSON
+line per logged step), ``validation.jsonl`` (the validation metric), ``snapshot-SSSSSSSS.png``
+grids of G_ema's RGB above its silhouettes for fixed latents (GET3D's snapshot view),
+``curves.png`` and TensorBoard events (when ``torch.utils.tensorboard`` imports); the console shows
+a progress bar and warnings. Only the main process writes: on every other process a
+:class:`RunLog` is built with ``enabled=False`` and each of its methods does nothing, so the
+training loop calls it unconditionally.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from tqdm import tqdm
+
+from get3d.networks import Generator
+from render.camera import SNAPSHOT_VIEW, visualization_cameras
+
+from .config import TrainConfig, config_to_dict
+from .data import ValidationRefs
+from .plots import plot_curves, snapshot_grid
+from .validation import reference_clouds, validation_metric
+
+__all__ = ["RunLog"]
+
+_GRID_SEED_OFFSET = 123_456  # the snapshot latents' own generator: seed + this
+
+
+class RunLog:
+    """The main process's output of one run (a silent no-op on the other processes).
+
+    Args:
+        run_dir: the run folder (created, with ``config.yaml``, on construction).
+        config: the resolved configuration.
+        enabled: True on the main process; False makes every method a no-op.
+    """
+
+    def __init__(self, run_dir: Path, config: TrainConfig, *, enabled: bool) -> None:
+        self.run_dir = Path(run_dir)
+        self.config = config
+        self.enabled = enabled
+        self._bar: tqdm | None = None
+        self._writer: Any = None
+        self._grid: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._ref_clouds: torch.Tensor | None = None
+        self._last: tuple[float, int] = (0.0, 0)  # (elapsed s, images) at the last metrics line
+        if enabled:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            text = yaml.safe_dump(config_to_dict(config), sort_keys=False)
+            (self.run_dir / "config.yaml").write_text(text, encoding="utf-8")
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.run_dir / "metrics.jsonl"
+
+    @property
+    def validation_path(self) -> Path:
+        return self.run_dir / "validation.jsonl"
+
+    def start(self, step: int, total: int, images: int) -> None:
+        """Open the progress bar (at ``step`` of ``total``) and TensorBoard; note ``images`` seen."""
+        if not self.enabled:
+            return
+        self._last = (0.0, images)
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(str(self.run_dir / "tensorboard"))
+        except Exception:  # TensorBoard is optional
+            self._writer = None
+        self._bar = tqdm(
+            total=total, initial=step, unit="step", disable=not self.config.progress, dynamic_ncols=True
+        )
+
+    def trim(self, step: int) -> None:
+        """Drop the metric and validation lines logged after ``step`` (the checkpoint resumed from)."""
+        if not self.enabled:
+            return
+        for log in (self.metrics_path, self.validation_path):
+            if log.is_file():
+                kept = [
+                    ln
+                    for ln in log.read_text(encoding="utf-8").splitlines()
+                    if ln.strip() and json.loads(ln)["step"] <= step
+                ]
+                log.write_text("".join(ln + "\n" for ln in kept), encoding="utf-8")
+
+    def snapshot(self, step: int, G_ema: Generator) -> None:
+        """Write ``snapshot-<step>.png`` of ``G_ema``'s fixed-latent samples and redraw the curves."""
+        if not self.enabled:
+            return
+        device = G_ema.mapping.fc0.weight.device
+        if self._grid is None:
+            gen = torch.Generator().manual_seed(self.config.seed + _GRID_SEED_OFFSET)
+            n = self.config.snapshot_grid
+            self._grid = (
+                torch.randn(n, G_ema.config.z_dim, generator=gen),
+                torch.randn(n, G_ema.config.z_dim, generator=gen),
+            )
+        cams = visualization_cameras(device=device)[[SNAPSHOT_VIEW] * self.config.snapshot_grid]
+        with torch.no_grad():
+            ws = G_ema.map_latents(self._grid[0].to(device), self._grid[1].to(device))
+            out = G_ema.render(ws, cams)
+        snapshot_grid(out.rgb, out.mask).save(self.run_dir / f"snapshot-{step:08d}.png")
+        self._write_curves()
+
+    def validate(self, step: int, G_ema: Generator, refs: ValidationRefs) -> float | None:
+        """The validation metric of ``G_ema`` at ``step``, appended to ``validation.jsonl`` (which
+        step 0 starts afresh); None on the other processes."""
+        if not self.enabled:
+            return None
+        if self._ref_clouds is None:
+            self._ref_clouds = reference_clouds(refs)
+        metric = validation_metric(G_ema, self._ref_clouds, self.config)
+        with open(self.validation_path, "w" if step == 0 else "a", encoding="utf-8") as f:
+            f.write(json.dumps({"step": step, "mmd_cd": metric}) + "\n")
+        return metric
+
+    def step(
+        self,
+        step: int,
+        images: int,
+        elapsed: float,
+        stats: dict[str, float],
+        counters: dict[str, int],
+        bad_values: int,
+        write: bool,
+    ) -> None:
+        """Advance the bar past ``step``; when ``write``, append its metrics line (throughput since
+        the previous line, ``counters``, ``stats``) to ``metrics.jsonl`` and TensorBoard. A warning
+        names the step when ``bad_values`` non-finite gradient values were replaced."""
+        if not self.enabled:
+            return
+        assert self._bar is not None, "RunLog.start was not called"
+        self._bar.update(1)
+        if write:
+            last_time, last_images = self._last
+            ips = (images - last_images) / max(elapsed - last_time, 1e-9)
+            self._last = (elapsed, images)
+            record = {
+                "step": step,
+                "kimg": images / 1000,
+                "time_s": round(elapsed, 3),
+                "images_per_s": ips,
+                "nonfinite_step": bool(bad_values),
+                **counters,
+                **stats,
+            }
+            with open(self.metrics_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+            self._bar.set_postfix(
+                {
+                    "img/s": f"{ips:.2f}",
+                    "G": f"{stats.get('G/loss', math.nan):.3f}",
+                    "D": f"{stats.get('D/loss', math.nan):.3f}",
+                }
+            )
+            if self._writer is not None:
+                for key, v in stats.items():
+                    self._writer.add_scalar(key, v, step)
+        if bad_values:
+            tqdm.write(f"step {step}: {bad_values} non-finite gradient values replaced")
+
+    def close(self) -> None:
+        """Close the bar, draw the final curves and close TensorBoard."""
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.close()
+        self._write_curves()
+        if self._writer is not None:
+            self._writer.close()
+
+    def _write_curves(self) -> None:
+        if not self.metrics_path.is_file():
+            return
+        rows = [
+            json.loads(line)
+            for line in self.metrics_path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+        keys = ["G/loss", "D/loss", "G/adv_mask", "D/loss_mask"]
+        window = max(1, len(rows) // 50)
+        series = {}
+        for k in keys:
+            pts = [(r["step"], r[k]) for r in rows if k in r]
+            series[k] = [  # moving mean over the last `window` logged values
+                (x, sum(y for _, y in pts[max(0, i - window + 1) : i + 1]) / (i + 1 - max(0, i - window + 1)))
+                for i, (x, _) in enumerate(pts)
+            ]
+        title = f"GET3D training losses (moving mean over {window} log lines)"
+        plot_curves(series, self.run_dir / "curves.png", title=title)
