@@ -410,7 +410,7 @@ def plugin_status() -> PluginStatus:
             _load_plugin(dr, _BuildOptions(allow_build=False))
         except _BuildRequired:
             return PluginStatus(
-                PluginState.NOT_BUILT, "build it with `python -m render.nvdiffrast_loader` (a few minutes)"
+                PluginState.NOT_BUILT, "build it with `python -m render.nvdiffrast_loader`, a few minutes"
             )
         except NvdiffrastUnavailable as err:
             return PluginStatus(PluginState.FAILED, str(err))
