@@ -37,7 +37,10 @@ setup(
     ],
     entry_points={"console_scripts": ["get3d = get3d.cli:main"]},
     extras_require={
-        "cuda": ["diffrp-nvdiffrast>=0.3"],
-        "dev": ["pytest>=8.0", "ruff>=0.6", "scipy>=1.10"],
+        # nvdiffrast JIT-builds its CUDA plugin on first use (render.nvdiffrast_loader): ninja drives
+        # the build; nvcc of torch's CUDA major version must come from a CUDA toolkit (not pip).
+        "cuda": ["diffrp-nvdiffrast>=0.3", "ninja>=1.10"],
+        # ninja: tests/render/test_nvdiffrast_loader.py builds a tiny C++ extension on CPU
+        "dev": ["pytest>=8.0", "ruff>=0.6", "scipy>=1.10", "ninja>=1.10"],
     },
 )

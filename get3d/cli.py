@@ -420,10 +420,15 @@ def _module_status(name: str) -> str:
 
 
 def doctor_report() -> list[str]:
-    """The lines ``get3d doctor`` prints."""
+    """The lines ``get3d doctor`` prints.
+
+    nvdiffrast's state comes from :func:`render.nvdiffrast_loader.plugin_status`: a plugin built
+    earlier on this machine is loaded to check it, one never built is not built here (that takes
+    minutes: ``python -m render.nvdiffrast_loader``).
+    """
     import torch
 
-    from render.backend import nvdiffrast_available
+    from render.nvdiffrast_loader import PluginState, plugin_status
 
     cuda = torch.cuda.is_available()
     if cuda:
@@ -435,20 +440,26 @@ def doctor_report() -> list[str]:
         f"torch       {torch.__version__}",
         f"cuda        {cuda_text}",
     ]
-    nvd = nvdiffrast_available()
-    if cuda and nvd:
-        raster = "nvdiffrast (CUDA device and nvdiffrast importable)"
-    elif cuda:
-        raster = "torch (CUDA device, but nvdiffrast is not importable: pip install diffrp-nvdiffrast)"
-    else:
+    status = plugin_status()
+    if not cuda:
         raster = "torch (no CUDA device; nvdiffrast needs one)"
+    elif status.state is PluginState.LOADED:
+        raster = "nvdiffrast (CUDA device, nvdiffrast's plugin built and loaded)"
+    elif status.state is PluginState.NOT_BUILT:
+        raster = "nvdiffrast once its plugin is built, on first use (importable, not built yet)"
+    else:
+        raster = f"torch (CUDA device, but nvdiffrast is unusable: {status.line})"
     lines.append(f"rasterizer  backend 'auto' -> {raster}")
     kaolin = importlib.util.find_spec("kaolin") is not None
     lines.append(
         "marching    dmtet.marching_tets (built-in, pure PyTorch, kaolin's semantics; "
         + ("kaolin importable: used only by the comparison tests)" if kaolin else "kaolin not importable)")
     )
-    for name in ("nvdiffrast", "kaolin", "xatlas", "bpy", "trimesh", "scipy"):
+    nvdiffrast = _module_status("nvdiffrast")
+    if nvdiffrast != "not installed":
+        nvdiffrast = f"{nvdiffrast}: {status.line}"
+    lines.append(f"{'nvdiffrast':<11} {nvdiffrast}")
+    for name in ("kaolin", "xatlas", "bpy", "trimesh", "scipy"):
         lines.append(f"{name:<11} {_module_status(name)}")
     return lines
 

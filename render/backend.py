@@ -5,10 +5,13 @@ so their outputs are interchangeable:
 
 - ``Backend.TORCH``: the pure-PyTorch rasterizer (:mod:`render.torch_backend`), any device.
 - ``Backend.NVDIFFRAST``: nvdiffrast's CUDA rasterizer (``RasterizeCudaContext``, never the OpenGL
-  one), CUDA devices only, installed with ``pip install diffrp-nvdiffrast`` (the ``[cuda]`` extra).
-- ``Backend.AUTO``: nvdiffrast for CUDA devices when it is importable, else torch. The choice is
-  announced once, when the context is created (a log record; a ``UserWarning`` when a CUDA device
-  falls back to torch). A backend asked for by name never falls back: it raises instead.
+  one), CUDA devices only, installed with ``pip install diffrp-nvdiffrast`` (the ``[cuda]`` extra)
+  and loaded by :func:`render.nvdiffrast_loader.load_nvdiffrast`, which builds its CUDA plugin on
+  first use (a few minutes, once per machine; ``python -m render.nvdiffrast_loader`` prebuilds it).
+- ``Backend.AUTO``: nvdiffrast for CUDA devices when it is usable (its plugin loads), else torch.
+  The choice is announced once, when the context is created (a log record; a ``UserWarning``
+  giving the reason when a CUDA device falls back to torch). A backend asked for by name never
+  falls back: it raises instead.
 
 ``rasterize`` takes a context (:func:`make_context`); the context-free ops (``interpolate``,
 ``antialias``, ``texture``) dispatch on the tensors' device or take a ``backend`` argument.
@@ -16,12 +19,11 @@ so their outputs are interchangeable:
 
 from __future__ import annotations
 
-import importlib
 import logging
 import warnings
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from types import ModuleType
 
 import torch
 
@@ -36,11 +38,6 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
-
-INSTALL_HINT = (
-    "nvdiffrast is not importable; install it with `pip install diffrp-nvdiffrast` "
-    "(or this library's [cuda] extra), which needs a CUDA GPU, or use Backend.TORCH"
-)
 
 
 class Backend(str, Enum):
@@ -63,18 +60,24 @@ def _as_backend(backend: Backend | str) -> Backend:
     raise ValueError(f"backend must be a render.Backend or one of {choices}, got {backend!r}")
 
 
-def import_nvdiffrast() -> Any:
-    """Import and return ``nvdiffrast.torch``; ImportError with an install hint when missing."""
-    try:
-        return importlib.import_module("nvdiffrast.torch")
-    except ImportError as err:  # also catches a broken build of the extension
-        raise ImportError(f"{INSTALL_HINT} (import error: {err})") from err
+def _load_nvdiffrast() -> ModuleType:
+    # Imported here, not at the top: ``python -m render.nvdiffrast_loader`` must find the loader
+    # outside sys.modules after ``import render`` (else runpy runs a second copy of it).
+    from render.nvdiffrast_loader import load_nvdiffrast
+
+    return load_nvdiffrast()
 
 
 def nvdiffrast_available() -> bool:
-    """True when ``nvdiffrast.torch`` can be imported."""
+    """True when nvdiffrast is usable: installed, a CUDA device present, and its plugin loads.
+
+    Cost: the first call in a process on a machine where the plugin was never built builds it
+    (a few minutes; ``python -m render.nvdiffrast_loader`` does that ahead of time); loading a
+    built plugin takes well under a second. The outcome is cached per process, so later calls
+    are free. :func:`render.nvdiffrast_loader.plugin_status` reports without building.
+    """
     try:
-        import_nvdiffrast()
+        _load_nvdiffrast()
     except ImportError:
         return False
     return True
@@ -83,9 +86,11 @@ def nvdiffrast_available() -> bool:
 def resolve_backend(backend: Backend | str, device: torch.device | str | None) -> Backend:
     """Turn ``backend`` into a concrete backend for tensors on ``device``.
 
-    ``AUTO`` gives ``NVDIFFRAST`` for CUDA devices when nvdiffrast is importable, else ``TORCH``
-    (with a ``UserWarning`` on CUDA devices). ``NVDIFFRAST`` on a non-CUDA device or without
-    nvdiffrast raises; nothing falls back silently.
+    ``AUTO`` gives ``NVDIFFRAST`` for CUDA devices when nvdiffrast is usable (see
+    :func:`nvdiffrast_available`), else ``TORCH`` (with a ``UserWarning`` giving the reason on CUDA
+    devices). ``NVDIFFRAST`` on a non-CUDA device or when nvdiffrast is unusable raises
+    (``ValueError``, or ``NvdiffrastUnavailable``, an ImportError naming the missing piece);
+    nothing falls back silently.
     """
     backend = _as_backend(backend)
     dev = torch.device(device) if device is not None else torch.device("cpu")
@@ -94,16 +99,20 @@ def resolve_backend(backend: Backend | str, device: torch.device | str | None) -
     if backend is Backend.NVDIFFRAST:
         if dev.type != "cuda":
             raise ValueError(f"backend 'nvdiffrast' needs CUDA tensors, got device {dev}")
-        import_nvdiffrast()  # raises with the install hint
+        _load_nvdiffrast()  # raises, naming what is missing
         return backend
     if dev.type == "cuda":
-        if nvdiffrast_available():
+        try:
+            _load_nvdiffrast()
+        except ImportError as err:
+            warnings.warn(
+                f"render: backend 'auto' uses the pure-PyTorch rasterizer on {dev} because nvdiffrast "
+                f"is unusable: {err}. Use Backend.TORCH to silence this.",
+                UserWarning,
+                stacklevel=3,
+            )
+        else:
             return Backend.NVDIFFRAST
-        warnings.warn(
-            f"render: backend 'auto' uses the pure-PyTorch rasterizer on {dev} because {INSTALL_HINT}",
-            UserWarning,
-            stacklevel=3,
-        )
     return Backend.TORCH
 
 
@@ -148,7 +157,7 @@ class NvdiffrastRasterContext:
     backend: Backend = Backend.NVDIFFRAST
 
     def __init__(self, device: torch.device | str | int | None = None) -> None:
-        dr = import_nvdiffrast()
+        dr = _load_nvdiffrast()
         if device is None:
             if not torch.cuda.is_available():
                 raise ValueError("NvdiffrastRasterContext needs a CUDA device, but CUDA is not available")
@@ -175,22 +184,28 @@ def make_context(
 ) -> RasterContext:
     """Create the rasterizer context for ``backend`` on ``device``.
 
+    ``make_context()`` is the drop-in for nvdiffrast's ``RasterizeCudaContext()``: with no
+    ``device`` and CUDA available it serves the current CUDA device, with nvdiffrast when that is
+    usable (else the torch backend, with a ``UserWarning`` giving the reason). Without CUDA it
+    gives the torch context (which serves tensors on any device).
+
     Args:
-        backend: ``auto`` (nvdiffrast on CUDA devices when importable, else torch), ``torch`` or
+        backend: ``auto`` (nvdiffrast on CUDA devices when usable, else torch), ``torch`` or
             ``nvdiffrast``; a named backend that cannot be used raises, never falls back.
-        device: where the tensors will live (``None``: CPU for ``auto``, the current CUDA
-            device for ``nvdiffrast``).
+        device: where the tensors will live. ``None``: the current CUDA device when
+            ``torch.cuda.is_available()``, else the CPU (``nvdiffrast`` then raises).
         **torch_options: ``tile_size`` / ``max_fragments`` / ``compile`` of :class:`TorchRasterContext`.
 
     Returns:
         A :class:`TorchRasterContext` or :class:`NvdiffrastRasterContext`.
     """
     requested = _as_backend(backend)
-    if requested is Backend.NVDIFFRAST and device is None:
-        chosen = Backend.NVDIFFRAST
-        import_nvdiffrast()
-    else:
-        chosen = resolve_backend(requested, device)
+    if device is None and requested is not Backend.TORCH:
+        if torch.cuda.is_available():
+            device = torch.device("cuda", torch.cuda.current_device())
+        elif requested is Backend.NVDIFFRAST:
+            _load_nvdiffrast()  # raises, naming what is missing (nvdiffrast itself, or CUDA)
+    chosen = resolve_backend(requested, device)
     if chosen is Backend.NVDIFFRAST:
         if torch_options:
             raise ValueError(f"options {sorted(torch_options)} apply to the torch backend only")

@@ -1,4 +1,5 @@
-"""Thin wrappers of nvdiffrast's four ops (imported lazily; CUDA only).
+"""Thin wrappers of nvdiffrast's four ops (CUDA only), with nvdiffrast and its plugin loaded by
+:func:`render.nvdiffrast_loader.load_nvdiffrast`.
 
 They only adapt inputs to nvdiffrast's requirements: contiguous tensors, float32 positions,
 attributes, colours and textures, int32 triangles, int32 ``ranges`` on the CPU. Validation happens
@@ -11,7 +12,7 @@ from typing import Any
 
 import torch
 
-from render.backend import import_nvdiffrast
+from render.nvdiffrast_loader import load_nvdiffrast
 
 __all__ = [
     "antialias_nvdiffrast",
@@ -38,7 +39,7 @@ def rasterize_nvdiffrast(
     grad_db: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``nvdiffrast.torch.rasterize`` on a ``RasterizeCudaContext``; outputs float32."""
-    dr = import_nvdiffrast()
+    dr = load_nvdiffrast()
     if ranges is not None:
         ranges = ranges.to(device="cpu", dtype=torch.int32).contiguous()
     return dr.rasterize(
@@ -59,7 +60,7 @@ def interpolate_nvdiffrast(
     diff_attrs: list[int] | str | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``nvdiffrast.torch.interpolate``; outputs float32."""
-    dr = import_nvdiffrast()
+    dr = load_nvdiffrast()
     db = _f32(rast_db) if rast_db is not None else None
     return dr.interpolate(_f32(attr), _f32(rast), _i32(tri), rast_db=db, diff_attrs=diff_attrs)
 
@@ -73,7 +74,7 @@ def antialias_nvdiffrast(
     pos_gradient_boost: float = 1.0,
 ) -> torch.Tensor:
     """``nvdiffrast.torch.antialias``; output float32."""
-    dr = import_nvdiffrast()
+    dr = load_nvdiffrast()
     return dr.antialias(
         _f32(color),
         _f32(rast),
@@ -95,7 +96,7 @@ def texture_nvdiffrast(
     max_mip_level: int | None = None,
 ) -> torch.Tensor:
     """``nvdiffrast.torch.texture``; output float32."""
-    dr = import_nvdiffrast()
+    dr = load_nvdiffrast()
     return dr.texture(
         _f32(tex),
         _f32(uv),

@@ -19,6 +19,7 @@ from get3d.networks import Generator, GeneratorConfig
 from get3d.networks.outputs import Latents
 from get3d.sampling import load_generator, prepare_generator, sample_latents
 from render.camera import visualization_cameras
+from render.nvdiffrast_loader import PluginState, PluginStatus, plugin_status
 
 from .roundtrip import assert_silhouettes_match, load_mesh_file, obj_counts, silhouette
 
@@ -40,7 +41,76 @@ def test_doctor(capsys):
     out = capsys.readouterr().out
     for word in ("torch", "cuda", "rasterizer", "marching", "nvdiffrast", "kaolin", "xatlas", "bpy"):
         assert word in out
-    assert "backend 'auto' -> torch" in out or "backend 'auto' -> nvdiffrast" in out
+    state = plugin_status().state  # what this machine has; each state's lines: the test below
+    chosen = {PluginState.LOADED: "nvdiffrast (", PluginState.NOT_BUILT: "nvdiffrast once"}
+    prefix = chosen.get(state, "torch (") if torch.cuda.is_available() else "torch (no CUDA device"
+    assert f"rasterizer  backend 'auto' -> {prefix}" in out
+
+
+_NOT_BUILT_DETAIL = "build it with `python -m render.nvdiffrast_loader`, a few minutes"
+
+
+@pytest.mark.parametrize(
+    ("cuda", "status", "installed", "rasterizer", "nvdiffrast"),
+    [
+        (
+            True,
+            PluginStatus(PluginState.LOADED),
+            True,
+            "nvdiffrast (CUDA device, nvdiffrast's plugin built and loaded)",
+            "installed (0.3.3.1): plugin built and loaded",
+        ),
+        (
+            True,
+            PluginStatus(PluginState.NOT_BUILT, _NOT_BUILT_DETAIL),
+            True,
+            "nvdiffrast once its plugin is built, on first use (importable, not built yet)",
+            f"installed (0.3.3.1): importable, not built yet ({_NOT_BUILT_DETAIL})",
+        ),
+        (
+            True,
+            PluginStatus(PluginState.FAILED, "stale lock file /x/lock: delete it"),
+            True,
+            "torch (CUDA device, but nvdiffrast is unusable: stale lock file /x/lock: delete it)",
+            "installed (0.3.3.1): stale lock file /x/lock: delete it",
+        ),
+        (
+            True,
+            PluginStatus(PluginState.NOT_INSTALLED, "nvdiffrast is not installed: `pip install x`"),
+            False,
+            "torch (CUDA device, but nvdiffrast is unusable: nvdiffrast is not installed: `pip install x`)",
+            "not installed",
+        ),
+        (
+            False,
+            PluginStatus(PluginState.NO_CUDA, "nvdiffrast needs a CUDA device"),
+            True,
+            "torch (no CUDA device; nvdiffrast needs one)",
+            "installed (0.3.3.1): nvdiffrast needs a CUDA device",
+        ),
+    ],
+    ids=["loaded", "not-built", "failed", "not-installed", "no-cuda"],
+)
+def test_doctor_reports_the_plugin_state(cuda, status, installed, rasterizer, nvdiffrast, monkeypatch):
+    import get3d.cli as cli
+    import render.nvdiffrast_loader as loader
+
+    module_status = cli._module_status
+    monkeypatch.setattr(loader, "plugin_status", lambda: status)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i=0: "NVIDIA H200")
+    monkeypatch.setattr(
+        cli,
+        "_module_status",
+        lambda name: (
+            ("installed (0.3.3.1)" if installed else "not installed")
+            if name == "nvdiffrast"
+            else module_status(name)
+        ),
+    )
+    lines = cli.doctor_report()
+    assert f"rasterizer  backend 'auto' -> {rasterizer}" in lines
+    assert f"nvdiffrast  {nvdiffrast}" in lines
 
 
 @pytest.mark.parametrize(

@@ -3,14 +3,43 @@
 from __future__ import annotations
 
 import logging
+import sys
+import types
+import warnings
 
 import pytest
 import torch
 
 import render
+from render import nvdiffrast_loader
 from render.backend import resolve_backend
+from render.nvdiffrast_checks import NvdiffrastUnavailable, check_ninja
 
-HAVE_NVDR = render.nvdiffrast_available()
+
+@pytest.fixture
+def no_nvdiffrast(monkeypatch):
+    """nvdiffrast not installed, whatever this machine has."""
+    monkeypatch.setattr(nvdiffrast_loader, "_CACHE", nvdiffrast_loader._PluginCache())
+    monkeypatch.setitem(sys.modules, "nvdiffrast", None)  # `import nvdiffrast` raises ImportError
+
+
+@pytest.fixture
+def fake_cuda(monkeypatch):
+    """torch sees one CUDA device (nothing is allocated on it in these tests)."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+
+
+def _loader_gives(monkeypatch, outcome):
+    """Make render's nvdiffrast loader return a fake ``nvdiffrast.torch`` or raise ``outcome``."""
+    dr = types.SimpleNamespace(RasterizeCudaContext=lambda device=None: ("raw context", device))
+
+    def load_nvdiffrast():
+        if isinstance(outcome, Exception):
+            raise outcome
+        return dr
+
+    monkeypatch.setattr(nvdiffrast_loader, "load_nvdiffrast", load_nvdiffrast)
 
 
 def test_enum_values_and_parsing():
@@ -49,21 +78,67 @@ def dataclasses_frozen_error():
     return dataclasses.FrozenInstanceError
 
 
-def test_named_nvdiffrast_never_falls_back():
+def test_named_nvdiffrast_never_falls_back(no_nvdiffrast):
     with pytest.raises(ValueError, match="needs CUDA tensors"):
         render.make_context("nvdiffrast", device="cpu")
-    if not HAVE_NVDR:
-        with pytest.raises(ImportError, match="pip install diffrp-nvdiffrast"):
-            render.make_context("nvdiffrast")
-        with pytest.raises(ImportError, match="pip install diffrp-nvdiffrast"):
-            render.NvdiffrastRasterContext()
+    with pytest.raises(ImportError, match="pip install diffrp-nvdiffrast"):
+        render.make_context("nvdiffrast")
+    with pytest.raises(ImportError, match="pip install diffrp-nvdiffrast"):
+        render.NvdiffrastRasterContext()
 
 
-@pytest.mark.skipif(HAVE_NVDR, reason="checks the fallback when nvdiffrast is missing")
-def test_auto_on_cuda_device_without_nvdiffrast_warns():
-    with pytest.warns(UserWarning, match="pure-PyTorch rasterizer"):
+def test_auto_on_cuda_device_without_nvdiffrast_warns(no_nvdiffrast):
+    with pytest.warns(
+        UserWarning, match=r"pure-PyTorch rasterizer on cuda:0 because nvdiffrast is unusable: "
+    ):
         chosen = resolve_backend("auto", torch.device("cuda", 0))
     assert chosen is render.Backend.TORCH
+    assert not render.nvdiffrast_available()
+
+
+def test_auto_on_cuda_falls_back_with_the_loaders_reason(monkeypatch):
+    try:
+        check_ninja(None)
+    except NvdiffrastUnavailable as err:
+        _loader_gives(monkeypatch, err)
+    assert not render.nvdiffrast_available()
+    with pytest.warns(UserWarning, match=r"nvdiffrast is unusable: building nvdiffrast's plugin needs ninja"):
+        assert resolve_backend("auto", "cuda:0") is render.Backend.TORCH
+    with pytest.raises(NvdiffrastUnavailable, match="needs ninja"):  # asked for by name: no fallback
+        resolve_backend("nvdiffrast", "cuda:0")
+
+
+def test_auto_on_cuda_picks_nvdiffrast_when_its_plugin_loads(monkeypatch):
+    _loader_gives(monkeypatch, None)
+    assert render.nvdiffrast_available()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert resolve_backend("auto", "cuda:1") is render.Backend.NVDIFFRAST
+    assert resolve_backend("auto", "cpu") is render.Backend.TORCH
+
+
+def test_make_context_without_device_is_the_drop_in_for_rasterize_cuda_context(fake_cuda, monkeypatch):
+    _loader_gives(monkeypatch, None)
+    ctx = render.make_context()
+    assert isinstance(ctx, render.NvdiffrastRasterContext)
+    assert ctx.device == torch.device("cuda", 0) and ctx.raw == ("raw context", torch.device("cuda", 0))
+    assert isinstance(render.make_context("torch"), render.TorchRasterContext)  # by name: no loader
+    _loader_gives(monkeypatch, NvdiffrastUnavailable("nvcc missing"))
+    with pytest.warns(
+        UserWarning, match="pure-PyTorch rasterizer on cuda:0 because nvdiffrast is unusable: nvcc"
+    ):
+        ctx = render.make_context()
+    assert isinstance(ctx, render.TorchRasterContext)
+    with pytest.raises(NvdiffrastUnavailable, match="nvcc missing"):
+        render.make_context("nvdiffrast")
+
+
+def test_make_context_without_device_or_cuda_is_the_torch_context(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    _loader_gives(monkeypatch, AssertionError("the loader is not consulted for CPU tensors"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert isinstance(render.make_context(), render.TorchRasterContext)
 
 
 TRIANGLE = torch.tensor([[[-0.5, -0.5, 0, 1], [0.5, -0.5, 0, 1], [0, 0.5, 0, 1]]])
