@@ -21,7 +21,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["dmtet", "dmtet.*", "render", "render.*", "get3d", "get3d.*"]),
     install_requires=[
-        "torch>=2.1",
+        "torch>=2.7",
         "numpy>=1.24",
         "trimesh>=4.0",
         "pillow>=10.0",
