@@ -27,7 +27,7 @@ setup(
     package_dir={"get3d.training.presets": "configs"},
     package_data={"get3d.training.presets": ["*.yaml", "base/*.yaml"]},
     install_requires=[
-        "torch>=2.1",
+        "torch>=2.7",
         "numpy>=1.24",
         "trimesh>=4.0",
         "pillow>=10.0",

@@ -12,6 +12,7 @@ either the old or the new file, never a partial one. :class:`CheckpointManager` 
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import re
@@ -23,6 +24,8 @@ import numpy as np
 import torch
 
 from get3d.atomic import atomic_files
+
+_LOG = logging.getLogger(__name__)
 
 __all__ = [
     "CheckpointManager",
@@ -74,7 +77,25 @@ def restore_rng_state(state: dict[str, Any]) -> None:
     py = state["python"]
     random.setstate((py[0], tuple(py[1]), py[2]))
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        _restore_cuda_rng(list(state["cuda"]))
+
+
+def _restore_cuda_rng(saved: list[torch.Tensor]) -> None:
+    """Restore one saved generator state per visible CUDA device, in device order.
+
+    A checkpoint saved by a process that saw more devices than this one (a resume on fewer GPUs)
+    keeps the states of the devices present here; devices beyond the saved list keep their state.
+    """
+    n = min(len(saved), torch.cuda.device_count())
+    if n < len(saved):
+        _LOG.info(
+            "restore_rng_state: %d CUDA RNG states saved, %d devices here; restoring %d",
+            len(saved),
+            torch.cuda.device_count(),
+            n,
+        )
+    for index in range(n):
+        torch.cuda.set_rng_state(saved[index], device=index)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:

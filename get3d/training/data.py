@@ -15,7 +15,7 @@ from get3d.data import MultiviewDataset, ProceduralDatasetConfig, procedural_dat
 from .config import DataSource, TrainConfig
 from .step import RealSchedule
 
-__all__ = ["ValidationRefs", "build_dataset", "load_grid", "real_batches"]
+__all__ = ["ValidationRefs", "build_dataset", "collate_real", "load_grid", "real_batches"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,7 @@ def real_batches(
         dataset,
         batch_sampler=_StepSampler(schedule, start, end, micro, batch_gpu),
         num_workers=workers,
+        collate_fn=collate_real,
         pin_memory=pin,
         persistent_workers=False,
     )
@@ -117,7 +118,21 @@ def real_batches(
     for _ in range(start, end):
         out = []
         for _k in micro:
-            sample = next(it)
-            image = torch.cat([sample.image, sample.mask], dim=1)
-            out.append((image.to(device, non_blocking=pin), sample.camera.to(device, non_blocking=pin)))
+            # the loader pinned exactly these tensors, so the copies below are asynchronous
+            image, camera = next(it)
+            out.append((image.to(device, non_blocking=pin), camera.to(device, non_blocking=pin)))
         yield out
+
+
+def collate_real(samples: list) -> tuple[torch.Tensor, torch.Tensor]:
+    """Collate :class:`~get3d.data.MultiviewSample` items into the tensors D reads:
+    ``(image [b, 4, H, W] = RGB in [-1, 1] + mask in {0, 1}, condition [b, 2])``, float32.
+
+    The RGB and the mask are joined here, inside the loader, so that the tensor the loader pins
+    is the one copied to the device (joining after pinning would make a new pageable tensor and
+    a synchronous copy)."""
+    if not samples:
+        raise ValueError("samples: expected at least one MultiviewSample, got an empty list")
+    image = torch.stack([torch.cat([s.image, s.mask], dim=0) for s in samples])
+    camera = torch.stack([s.camera for s in samples])
+    return image, camera

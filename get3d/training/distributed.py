@@ -46,10 +46,11 @@ class DistInfo:
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """``auto``: the current accelerator (its ``local_rank``-th device) when present, else CPU;
-    otherwise ``torch.device(name)``."""
+    """``auto``: the current accelerator (its ``local_rank``-th device) when one is usable, else
+    CPU; otherwise ``torch.device(name)``. A torch built for CUDA on a machine without a usable
+    GPU resolves ``auto`` to the CPU (``check_available=True``)."""
     if name == "auto":
-        acc = torch.accelerator.current_accelerator() if hasattr(torch, "accelerator") else None
+        acc = torch.accelerator.current_accelerator(check_available=True)
         if acc is None:
             return torch.device("cpu")
         return torch.device(acc.type, local_rank)
