@@ -201,7 +201,8 @@ class Generator(nn.Module):
             planes.geometry, points, ws.geo[:, heads.num_ws_geo_backbone :], self.box_min, self.box_size
         )
         cfg = self.config
-        return PointGeometry(sdf[..., 0], bound_deformation(deform, cfg.tet_res, cfg.deformation_multiplier))
+        deform = bound_deformation(deform, cfg.deformation_divisor, cfg.deformation_multiplier)
+        return PointGeometry(sdf[..., 0], deform)
 
     def query_features(self, planes: Triplanes, ws: Latents, points: torch.Tensor) -> torch.Tensor:
         """Texture features ``[B, P, feat_channels]`` at world points ``[B, P, 3]``."""

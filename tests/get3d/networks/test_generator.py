@@ -79,7 +79,7 @@ def test_queries_equal_manual_composition(gen, ws):
     n_geo, n_tex = heads.num_ws_geo_backbone, heads.num_ws_tex_backbone
     feat = sample_triplane(planes.geometry, pts, -0.5, 1.0)
     sdf = heads.mlp_synthesis_sdf(feat, ws.geo[:, n_geo:])[..., 0]
-    deform = torch.tanh(heads.mlp_synthesis_def(feat, ws.geo[:, n_geo:])) / CFG.tet_res
+    deform = torch.tanh(heads.mlp_synthesis_def(feat, ws.geo[:, n_geo:])) / CFG.deformation_divisor
     field = gen.query_geometry(planes, ws, pts)
     torch.testing.assert_close(field.sdf, sdf)
     torch.testing.assert_close(field.deformation, deform)
@@ -99,7 +99,7 @@ def test_deformation_is_bounded():
         g.synthesis.generator.mlp_synthesis_def.layers[-1].bias.fill_(1e4)
     ws = g.map_latents(torch.randn(1, CFG.z_dim), torch.randn(1, CFG.z_dim))
     d = g.query_geometry(g.triplanes(ws), ws, torch.rand(1, 50, 3) - 0.5).deformation
-    bound = 1.0 / (CFG.tet_res * CFG.deformation_multiplier)
+    bound = 1.0 / (CFG.deformation_divisor * CFG.deformation_multiplier)
     assert d.abs().max() <= bound + 1e-7
     torch.testing.assert_close(d, torch.full_like(d, bound))
 
@@ -137,7 +137,7 @@ def test_grid_geometry_and_meshes(gen, ws):
         torch.testing.assert_close(m.vertices, ref.vertices.detach())
         assert m.vertex_colors.shape == m.vertices.shape
         assert m.faces.dtype == torch.int64 and (m.faces.numel() == 0 or int(m.faces.max()) < len(m.vertices))
-        assert m.vertices.abs().max() <= 0.5 + 1.0 / CFG.tet_res + 1e-6
+        assert m.vertices.abs().max() <= 0.5 + 1.0 / CFG.deformation_divisor + 1e-6
 
 
 def test_forced_empty_shape_still_gives_a_mesh_and_a_regulariser():
