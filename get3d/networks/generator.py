@@ -6,12 +6,17 @@ State (names equal the official checkpoints, so they load with ``strict=True``):
 * ``synthesis.generator`` = :class:`~get3d.networks.heads.TriplaneTexGeo` (backbone + heads);
 * ``synthesis.to_rgb``: ToRGB 16 -> 3 (clamp 256), modulated by the last texture w.
 
-The tet grid is not part of the state (pass one, e.g. ``dmtet.TetGrid.load('90_compress.npz')``
-for GET3D's own grid, or let the generator build a BCC grid). World frame: Y up, object in the
-box ``[-s/2, s/2]^3`` with ``s = dmtet_scale``; SDF positive inside.
+The tet grid used for mesh extraction is explicit state of the module, :attr:`Generator.tet_grid`:
+given to the constructor (e.g. ``dmtet.TetGrid.load('90_compress.npz', scale)`` for GET3D's own
+grid) or built there as ``TetGrid.bcc(grid_resolution, dmtet_scale)``, replaced only by
+:meth:`Generator.set_grid`. It is not in the ``state_dict`` (official checkpoints do not store
+it) and follows the module through ``.to()`` / ``.cuda()`` / ``.double()``. World frame: Y up,
+object in the box ``[-s/2, s/2]^3`` with ``s = dmtet_scale``; SDF positive inside.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -63,8 +68,8 @@ class Generator(nn.Module):
 
     Args:
         config: sizes (default: the official model); every size is configurable.
-        grid: the tet grid for mesh extraction; None builds ``TetGrid.bcc(grid_resolution,
-            dmtet_scale)`` on first use. Its box must be ``[-s/2, s/2]^3``.
+        grid: the tet grid for mesh extraction (:attr:`tet_grid`); None builds
+            ``TetGrid.bcc(grid_resolution, dmtet_scale)`` here. Its box must be ``[-s/2, s/2]^3``.
     """
 
     def __init__(self, config: GeneratorConfig | None = None, grid: dmtet.TetGrid | None = None) -> None:
@@ -82,9 +87,10 @@ class Generator(nn.Module):
         )
         self.mapping = MappingNetwork(cfg.z_dim, 0, cfg.w_dim, self.num_ws, **mapping_kwargs)
         self.mapping_geo = MappingNetwork(cfg.z_dim, 0, cfg.w_dim, self.num_ws_geo, **mapping_kwargs)
-        self._grid: dmtet.TetGrid | None = None
-        if grid is not None:
-            self.set_grid(grid)
+        if grid is None:
+            with torch.device("cpu"):  # real data even when the module is built on the meta device
+                grid = dmtet.TetGrid.bcc(cfg.grid_resolution, scale=cfg.dmtet_scale)
+        self._tet_grid = self._placed_grid(grid)
 
     # ------------------------------------------------------------------ grid and box
     @property
@@ -95,8 +101,18 @@ class Generator(nn.Module):
     def box_size(self) -> float:
         return float(self.config.dmtet_scale)
 
+    @property
+    def tet_grid(self) -> dmtet.TetGrid:
+        """The tet grid of mesh extraction, on the parameters' device with vertices in their dtype
+        (GET3D casts its float64 grid files to float32). Set by the constructor or :meth:`set_grid`."""
+        return self._tet_grid
+
     def set_grid(self, grid: dmtet.TetGrid) -> None:
-        """Use ``grid`` for mesh extraction (checked to span the object box)."""
+        """Use ``grid`` for mesh extraction from now on (checked to span the object box)."""
+        self._tet_grid = self._placed_grid(grid)
+
+    def _placed_grid(self, grid: dmtet.TetGrid) -> dmtet.TetGrid:
+        """``grid`` checked against the object box, on the parameters' device and dtype."""
         if not isinstance(grid, dmtet.TetGrid):
             raise TypeError(f"grid: expected a dmtet.TetGrid, got {type(grid).__name__}")
         lo, hi = float(grid.vertices.min()), float(grid.vertices.max())
@@ -106,18 +122,24 @@ class Generator(nn.Module):
                 f"grid: expected vertices spanning [{self.box_min}, {self.box_min + self.box_size}] "
                 f"(dmtet_scale {self.config.dmtet_scale}), got [{lo:.6g}, {hi:.6g}]"
             )
-        self._grid = grid
+        return self._grid_like_parameters(grid)
 
-    def grid(self, device: torch.device | str | None = None) -> dmtet.TetGrid:
-        """The tet grid on ``device`` (default: the parameters' device) with vertices in the
-        parameters' dtype (GET3D casts its float64 grid files to float32), built on first use."""
-        if self._grid is None:
-            self._grid = dmtet.TetGrid.bcc(self.config.grid_resolution, scale=self.config.dmtet_scale)
+    def _grid_like_parameters(self, grid: dmtet.TetGrid) -> dmtet.TetGrid:
+        """``grid`` on the parameters' device with vertices in their dtype (kept where it is while
+        the parameters are on the meta device, which holds no data)."""
         weight = self.mapping.fc0.weight
-        device = torch.device(device) if device is not None else weight.device
-        if self._grid.vertices.device != device or self._grid.vertices.dtype != weight.dtype:
-            self._grid = self._grid.to(device, weight.dtype)
-        return self._grid
+        if weight.device.type == "meta":
+            return grid
+        if grid.vertices.device != weight.device or grid.vertices.dtype != weight.dtype:
+            grid = grid.to(weight.device, weight.dtype)
+        return grid
+
+    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> Generator:
+        """``nn.Module``'s hook behind ``.to()`` / ``.cuda()`` / ``.double()`` / ``.to_empty()``:
+        move and cast the parameters, then the grid to follow them."""
+        super()._apply(fn, recurse)
+        self._tet_grid = self._grid_like_parameters(self._tet_grid)
+        return self
 
     # ------------------------------------------------------------------ latents
     def map_latents(
@@ -225,7 +247,7 @@ class Generator(nn.Module):
 
     def grid_geometry(self, planes: Triplanes, ws: Latents) -> GridGeometry:
         """SDF and deformation on every grid vertex, with GET3D's empty-shape fix."""
-        grid = self.grid(planes.geometry.device)
+        grid = self.tet_grid
         verts = grid.vertices.to(planes.geometry.dtype)
         field = self.query_geometry(planes, ws, verts)
         sdf, deform, reg, empty = postprocess_geometry(
@@ -235,8 +257,7 @@ class Generator(nn.Module):
 
     def meshes(self, geometry: GridGeometry) -> list[dmtet.SurfaceMesh]:
         """Marching tets on the deformed grid, outward faces; one mesh per sample."""
-        grid = self.grid(geometry.sdf.device)
-        return dmtet.marching_tets(grid, geometry.sdf, geometry.deformation, outward=True)
+        return dmtet.marching_tets(self.tet_grid, geometry.sdf, geometry.deformation, outward=True)
 
     @torch.no_grad()
     def extract_meshes(self, ws: Latents) -> list[GeneratedMesh]:

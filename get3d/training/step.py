@@ -136,7 +136,7 @@ def run_g_main(
         out = G.render(fake.ws, fake.cameras)
         logits = D(out.image, fake.condition)
     adv_rgb, adv_mask = generator_adversarial_loss(logits)
-    sign, empty = sdf_regularization(out.geometry.sdf, out.geometry.sdf_reg, G.grid(device).edges)
+    sign, empty = sdf_regularization(out.geometry.sdf, out.geometry.sdf_reg, G.tet_grid.edges)
     loss = (
         (adv_rgb + adv_mask).float().mean()
         + config.loss.sdf_reg_weight * sign

@@ -77,7 +77,7 @@ def test_load_generator_from_checkpoints(tmp_path, G):
     cfg = dataclasses.asdict(G.config)
     torch.save({"G": G.state_dict(), "G_ema": G.state_dict(), "config": {"generator": cfg}}, ours)
     loaded = load_generator(ours, grid_resolution=6)
-    assert loaded.config == G.config and loaded.grid().num_vertices == dmtet.TetGrid.bcc(6).num_vertices
+    assert loaded.config == G.config and loaded.tet_grid.num_vertices == dmtet.TetGrid.bcc(6).num_vertices
     lat_a, lat_b = sample_latents(G, 2), sample_latents(loaded, 2)
     assert torch.equal(lat_a.ws.geo, lat_b.ws.geo)
     official = tmp_path / "official.pt"

@@ -125,7 +125,7 @@ def test_empty_shape_fix_by_hand():
 def test_grid_geometry_and_meshes(gen, ws):
     planes = gen.triplanes(ws)
     geo = gen.grid_geometry(planes, ws)
-    grid = gen.grid()
+    grid = gen.tet_grid
     n = grid.num_vertices
     assert geo.sdf.shape == (2, n) and geo.vertices.shape == (2, n, 3) and geo.empty.shape == (2,)
     torch.testing.assert_close(geo.vertices, grid.vertices + geo.deformation)
@@ -162,7 +162,7 @@ def test_grid_argument_is_checked():
     with pytest.raises(TypeError, match="grid"):
         Generator(CFG, grid="90_compress.npz")
     g = Generator(CFG, grid=dmtet.TetGrid.bcc(4))
-    assert g.grid().num_vertices == dmtet.TetGrid.bcc(4).num_vertices
+    assert g.tet_grid.num_vertices == dmtet.TetGrid.bcc(4).num_vertices
 
 
 def test_bad_latents_and_points(gen, ws):
@@ -203,7 +203,7 @@ def test_style_mixing(gen):
 def test_float64_grid_is_used_in_the_parameters_dtype():
     grid = dmtet.TetGrid.bcc(4).to(dtype=torch.float64)
     g = Generator(CFG, grid=grid)
-    assert g.grid().vertices.dtype == torch.float32
+    assert g.tet_grid.vertices.dtype == torch.float32
     ws = g.map_latents(torch.randn(1, CFG.z_dim), torch.randn(1, CFG.z_dim))
     geo = g.grid_geometry(g.triplanes(ws), ws)
     assert all(m.vertices.dtype == torch.float32 for m in g.meshes(geo))
@@ -211,6 +211,23 @@ def test_float64_grid_is_used_in_the_parameters_dtype():
 
 def test_grid_is_not_part_of_the_state(gen):
     keys = list(gen.state_dict())
-    gen.grid()
+    assert gen.tet_grid.num_vertices > 0
     assert list(gen.state_dict()) == keys
     assert not any("grid" in k or "tets" in k for k in keys)
+
+
+def test_grid_is_explicit_state_that_follows_the_module():
+    g = Generator(CFG)  # no grid given: the config's BCC grid, built by the constructor
+    ref = dmtet.TetGrid.bcc(CFG.grid_resolution, scale=CFG.dmtet_scale)
+    assert torch.equal(g.tet_grid.vertices, ref.vertices) and torch.equal(g.tet_grid.tets, ref.tets)
+    g.double()
+    assert g.tet_grid.vertices.dtype == torch.float64 and g.tet_grid.tets.dtype == torch.int64
+    torch.testing.assert_close(g.tet_grid.vertices, ref.vertices.double())
+    g.float()
+    assert g.tet_grid.vertices.dtype == torch.float32
+    small = dmtet.TetGrid.bcc(3, scale=CFG.dmtet_scale)
+    g.set_grid(small)
+    assert g.tet_grid.num_vertices == small.num_vertices
+    with pytest.raises(ValueError, match="grid"):
+        g.set_grid(dmtet.TetGrid.bcc(3, scale=2.0 * CFG.dmtet_scale))
+    assert g.tet_grid.num_vertices == small.num_vertices  # a rejected grid changes nothing
