@@ -31,7 +31,7 @@ from .mapping import MappingNetwork
 from .outputs import GeneratedMesh, GridGeometry, Latents, PointGeometry, Triplanes
 from .rendering import GeneratorOutput, render_textured
 
-__all__ = ["Generator", "GeneratorSynthesis"]
+__all__ = ["Generator", "GeneratorSynthesis", "draw_mixing_cutoffs", "splice_styles"]
 
 
 class GeneratorSynthesis(nn.Module):
@@ -61,6 +61,36 @@ def _check_points(name: str, points: object, batch: int) -> torch.Tensor:
     if points.ndim != 3 or points.shape[0] != batch or points.shape[2] != 3:
         raise ValueError(f"{name}: expected shape [{batch}, P, 3] or [P, 3], got {tuple(points.shape)}")
     return points
+
+
+def draw_mixing_cutoffs(
+    num_ws: int,
+    shape: tuple[int, ...],
+    prob: float,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """GET3D's style-mixing cutoffs: int64 ``shape`` values, each ``k ~ U{1, ..., num_ws - 1}``
+    kept where a uniform draw is ``< prob`` (float32 comparison, as GET3D), else ``num_ws`` (no
+    mixing). Draws, in this order: the ``k``'s, then the uniforms (both of ``shape``)."""
+    if isinstance(num_ws, bool) or not isinstance(num_ws, int) or num_ws < 2:
+        raise ValueError(f"num_ws: expected an int >= 2 (layers to mix), got {num_ws!r}")
+    cutoff = torch.randint(1, num_ws, shape, generator=generator, device=device)
+    keep = torch.rand(shape, generator=generator, device=device) < prob
+    return torch.where(keep, cutoff, torch.full_like(cutoff, num_ws))
+
+
+def splice_styles(ws: torch.Tensor, other: torch.Tensor, cutoff: torch.Tensor) -> torch.Tensor:
+    """Style mixing's splice: sample ``b`` of ``ws [B, L, D]`` takes layers ``cutoff[b]:`` from
+    ``other [B, L, D]`` (``cutoff`` int ``[B]`` in ``1..L``; ``L`` keeps the sample unchanged).
+    A selection, so values and gradients are exactly those of either input."""
+    if other.shape != ws.shape:
+        raise ValueError(f"other: expected the shape of ws {tuple(ws.shape)}, got {tuple(other.shape)}")
+    if cutoff.shape != ws.shape[:1]:
+        raise ValueError(f"cutoff: expected shape [{ws.shape[0]}], got {tuple(cutoff.shape)}")
+    layers = torch.arange(ws.shape[1], device=ws.device)
+    take = layers[None, :] >= cutoff.to(ws.device)[:, None]  # [B, L]
+    return torch.where(take[..., None], other, ws)
 
 
 class Generator(nn.Module):
@@ -167,11 +197,14 @@ class Generator(nn.Module):
         update_emas: bool = False,
         generator: torch.Generator | None = None,
     ) -> Latents:
-        """:meth:`map_latents` with GET3D's style mixing, applied to each stream separately.
+        """:meth:`map_latents` with GET3D's training-time style mixing, per stream.
 
-        Per stream, with probability ``mixing_prob`` a cutoff ``k ~ U{1, ..., num_ws - 1}`` is drawn
-        (one for the whole batch) and ``ws[:, k:]`` is replaced by the mapping of a fresh
-        ``z ~ N(0, I)`` (without updating ``w_avg``). ``generator`` makes the draws reproducible.
+        For the geometry stream, then the texture stream: one cutoff for the whole batch from
+        :func:`draw_mixing_cutoffs` (``k ~ U{1, ..., num_ws - 1}``, kept with probability
+        ``mixing_prob``); when kept, ``ws[:, k:]`` is replaced (:func:`splice_styles`) by the
+        mapping of a fresh ``z ~ N(0, I)`` drawn next (with ``truncation_psi``, without updating
+        ``w_avg``). ``generator`` (on its own device; default: the global stream on ``z``'s device)
+        makes the draws reproducible. The training step uses exactly this.
         """
         if not 0.0 <= mixing_prob <= 1.0:
             raise ValueError(f"mixing_prob: expected a probability in [0, 1], got {mixing_prob!r}")
@@ -179,13 +212,11 @@ class Generator(nn.Module):
         mixed = []
         for mapping, z, w in ((self.mapping_geo, z_geo, ws.geo), (self.mapping, z_tex, ws.tex)):
             device = z.device if generator is None else generator.device
-            cutoff = int(torch.randint(1, w.shape[1], (), generator=generator, device=device))
-            if float(torch.rand((), generator=generator, device=device)) >= mixing_prob:
-                cutoff = w.shape[1]
-            if cutoff < w.shape[1]:
+            cutoff = draw_mixing_cutoffs(w.shape[1], (), mixing_prob, generator, device)
+            if int(cutoff) < w.shape[1]:
                 fresh = torch.randn(z.shape, generator=generator, device=device).to(z)
                 other = mapping(fresh, None, truncation_psi=truncation_psi)
-                w = torch.cat([w[:, :cutoff], other[:, cutoff:]], dim=1)
+                w = splice_styles(w, other, cutoff.expand(w.shape[0]))
             mixed.append(w)
         return Latents(geo=mixed[0], tex=mixed[1])
 
