@@ -80,7 +80,7 @@ def _measure(name: str, repeats: int, texture_size: int, max_faces: int, threads
     queue.put(
         {
             "config": name,
-            "grid_vertices": G.grid().num_vertices,
+            "grid_vertices": G.tet_grid.num_vertices,
             "build": build,
             "w_avg": w_avg,
             "median": {s: statistics.median(v) for s, v in times.items() if v},

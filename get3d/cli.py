@@ -196,18 +196,20 @@ def _check_common(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
 
 
 def _load(parser: argparse.ArgumentParser, args: argparse.Namespace):  # -> Generator
-    from get3d.sampling import load_generator, prepare_generator
+    from get3d.networks import load_generator
+    from get3d.sampling import prepare_generator
 
     try:
         G = load_generator(
             args.checkpoint,
             config=_config(parser, args.config),
+            grid=args.tet_grid,
             grid_resolution=args.grid_resolution,
-            tet_grid=args.tet_grid,
             device=args.device,
         )
     except (ValueError, FileNotFoundError) as err:
-        parser.error(str(err))
+        msg = str(err)  # load_generator names its argument `path`; this command calls it checkpoint
+        parser.error("checkpoint: " + msg.removeprefix("path: ") if msg.startswith("path: ") else msg)
     if args.psi != 1.0:
         prepare_generator(G, w_avg_samples=args.w_avg_samples)
     return G

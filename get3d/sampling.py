@@ -8,7 +8,7 @@ generators, so either can be changed while keeping the other.
 
 Typical use::
 
-    G = load_generator("network-snapshot.pt")              # official GET3D file or ours
+    G = load_generator("network-snapshot.pt")    # official GET3D file or ours (get3d.networks)
     lat = sample_latents(G, 4, geo_seed=0, tex_seed=1, psi=0.7)
     views = render_turntable(G, lat.ws, n_views=24, resolution=256)   # [4, 24, 3, H, W]
     export_sample(G, lat.ws, 0, "shape0.glb", texture_size=1024)
@@ -17,17 +17,15 @@ Typical use::
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-import dmtet
 from get3d.export import Material, TexturedMesh, generator_color_fn, save_textured_mesh, texture_mesh
-from get3d.networks import Generator, GeneratorConfig, Latents
+from get3d.networks import Generator, Latents, load_generator
 from render.camera import Cameras, visualization_cameras
 
 __all__ = [
@@ -40,8 +38,7 @@ __all__ = [
     "sample_latents",
     "textured_mesh_of",
 ]
-
-_TRIPLANE_BLOCK = re.compile(r"^synthesis\.generator\.tri_plane_synthesis\.b(\d+)\.")
+# load_generator is get3d.networks.load_generator, re-exported: sampling starts with it.
 
 
 @dataclass(frozen=True)
@@ -58,89 +55,6 @@ class LatentSample:
     z_tex: Tensor
     ws: Latents
     psi: float
-
-
-def _generator_config_from(data: dict, path: str) -> GeneratorConfig | None:
-    cfg = data.get("config")
-    if not isinstance(cfg, dict) or not isinstance(cfg.get("generator"), dict):
-        return None
-    known = {f.name for f in fields(GeneratorConfig)}
-    values = {k: v for k, v in cfg["generator"].items() if k in known}
-    try:
-        return GeneratorConfig(**values)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"checkpoint: the generator config stored in {path} is invalid: {err}") from None
-
-
-def load_generator(
-    source: Generator | str | os.PathLike,
-    *,
-    config: GeneratorConfig | None = None,
-    grid_resolution: int | None = None,
-    tet_grid: str | os.PathLike | None = None,
-    device: torch.device | str = "cpu",
-) -> Generator:
-    """A generator ready for sampling, from a checkpoint file or an existing module.
-
-    Args:
-        source: a :class:`Generator`, an official GET3D checkpoint (``{'G', 'G_ema', 'D'}``
-            state_dicts) or one of ours (``get3d.training``: the same keys plus ``config``). The
-            EMA generator ``G_ema`` is used when present, else ``G``.
-        config: generator sizes; default: the one stored in our checkpoints, else the official
-            configuration with the triplane resolution read from the file (pass
-            ``GeneratorConfig.official('chair')`` for the chair model's box scale 0.8).
-        grid_resolution: mesh-extraction grid ``TetGrid.bcc(grid_resolution)`` (inference
-            resolution independent of training; default: the config's ``grid_resolution``). The
-            deformation bound stays the trained one (``config.tet_res``).
-        tet_grid: a grid file instead (GET3D's ``data/tets/90_compress.npz``, nvdiffrec, kaolin).
-        device: where the generator runs.
-
-    Returns:
-        the generator in eval mode on ``device``.
-    """
-    if grid_resolution is not None and tet_grid is not None:
-        raise ValueError("grid_resolution, tet_grid: give at most one of them")
-    if isinstance(source, Generator):
-        G = source
-    elif isinstance(source, str | os.PathLike):
-        path = os.fspath(source)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"checkpoint: no file at {path!r}")
-        try:
-            data = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:
-            raise ValueError(
-                f"checkpoint: {path!r} is not a readable weights-only torch checkpoint: "
-                f"{type(err).__name__}: {err}"
-            ) from None
-        if not isinstance(data, dict) or not ("G_ema" in data or "G" in data):
-            keys = sorted(map(str, data)) if isinstance(data, dict) else type(data).__name__
-            raise ValueError(f"checkpoint: expected a dict with a 'G_ema' or 'G' state_dict, got {keys}")
-        state = data["G_ema"] if "G_ema" in data else data["G"]
-        cfg = config if config is not None else _generator_config_from(data, path)
-        if cfg is None:
-            res = [int(m.group(1)) for k in state if (m := _TRIPLANE_BLOCK.match(k))]
-            cfg = GeneratorConfig.official()
-            if res and max(res) != cfg.triplane_resolution:
-                cfg = GeneratorConfig(triplane_resolution=max(res))
-        G = Generator(cfg)
-        try:
-            G.load_state_dict(state, strict=True)
-        except RuntimeError as err:
-            raise ValueError(
-                f"checkpoint: {path!r} does not match the generator configuration (pass --config / "
-                f"config=): {str(err).splitlines()[0]}"
-            ) from None
-    else:
-        raise TypeError(f"source: expected a Generator or a checkpoint path, got {type(source).__name__}")
-    scale = G.config.dmtet_scale
-    if tet_grid is not None:
-        G.set_grid(dmtet.TetGrid.load(tet_grid, scale=scale))
-    elif grid_resolution is not None:
-        if isinstance(grid_resolution, bool) or not isinstance(grid_resolution, int) or grid_resolution < 1:
-            raise ValueError(f"grid_resolution: expected a positive int, got {grid_resolution!r}")
-        G.set_grid(dmtet.TetGrid.bcc(grid_resolution, scale=scale))
-    return G.to(device).eval().requires_grad_(False)
 
 
 def prepare_generator(G: Generator, *, w_avg_samples: int = 100_000, seed: int = 0) -> Generator:

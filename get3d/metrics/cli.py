@@ -36,8 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--checkpoint", required=True, help="generator checkpoint (.pt with G_ema/G state_dicts)")
     ev.add_argument(
         "--config",
-        default="official",
-        help="generator sizes: official, official-chair or tiny (default official)",
+        default="auto",
+        help="generator sizes: auto (stored in our checkpoints, else official), official, "
+        "official-<car|chair|motorbike|table> or tiny (default auto)",
     )
     ev.add_argument(
         "--builtin",
@@ -76,14 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _generator_config(name: str) -> GeneratorConfig:
+def _generator_config(name: str) -> GeneratorConfig | None:
+    if name == "auto":
+        return None
     if name == "official":
         return GeneratorConfig.official()
     if name.startswith("official-"):
         return GeneratorConfig.official(name.split("-", 1)[1])
     if name == "tiny":
         return GeneratorConfig.tiny()
-    raise ValueError(f"--config: expected official, official-<category> or tiny, got {name!r}")
+    raise ValueError(f"--config: expected auto, official, official-<category> or tiny, got {name!r}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

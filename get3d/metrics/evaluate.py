@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from get3d.atomic import atomic_files
-from get3d.networks import Generator, GeneratorConfig, load_official_checkpoint
+from get3d.networks import Generator, GeneratorConfig, load_generator
 
 from .frechet import FeatureStats, frechet_distance, kernel_distance
 from .geometry import GeometryProtocol, geometry_scores
@@ -95,22 +95,6 @@ def write_json_atomic(path: str | os.PathLike, data: dict) -> Path:
     return path
 
 
-def _load_generator(
-    generator: Generator | str | os.PathLike, generator_config: GeneratorConfig | None, device: torch.device
-) -> Generator:
-    if isinstance(generator, Generator):
-        return generator.to(device).eval()
-    if not isinstance(generator, str | os.PathLike):
-        raise TypeError(
-            f"generator: expected a Generator or a checkpoint path, got {type(generator).__name__}"
-        )
-    nets = load_official_checkpoint(generator, generator_config=generator_config, map_location=device)
-    G = nets.G_ema if nets.G_ema is not None else nets.G
-    if G is None:
-        raise ValueError(f"generator: {generator} holds no 'G_ema' or 'G' state_dict")
-    return G.to(device).eval()
-
-
 def run_eval(
     generator: Generator | str | os.PathLike,
     *,
@@ -129,8 +113,10 @@ def run_eval(
     """Evaluate a generator against a data set and (optionally) write a JSON report.
 
     Args:
-        generator: a :class:`~get3d.networks.Generator` or a checkpoint path (``G_ema`` is used;
-            ``generator_config`` gives its sizes, default the official configuration).
+        generator: a :class:`~get3d.networks.Generator` or a checkpoint path, official or ours
+            (its ``G_ema``, read by :func:`get3d.networks.load_generator`).
+        generator_config: the checkpoint's generator sizes (default: the configuration stored
+            in our checkpoints, else the official one with the file's triplane resolution).
         data_dir, camera_root, split_file: the real images (:class:`get3d.data.MultiviewDataset`
             arguments) for FID/KID; GET3D uses the test split for final numbers, val in training.
         mesh_dir: ground-truth meshes for COV/MMD/1-NNA; with ``split_file`` only its ids are used.
@@ -149,7 +135,14 @@ def run_eval(
     if not isinstance(config, EvalConfig):
         raise TypeError(f"config: expected an EvalConfig, got {type(config).__name__}")
     device = torch.device(device)
-    G = _load_generator(generator, generator_config, device)
+    if isinstance(generator, Generator):
+        G = generator.to(device).eval()
+    elif isinstance(generator, str | os.PathLike):
+        G = load_generator(generator, config=generator_config, device=device)
+    else:
+        raise TypeError(
+            f"generator: expected a Generator or a checkpoint path, got {type(generator).__name__}"
+        )
     res = config.resolution or G.config.image_resolution
     wanted = set(config.metrics)
     image_metrics = wanted & {Metric.FID, Metric.KID}

@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 
 from get3d.networks import Generator, Latents
+from get3d.networks.generator import draw_mixing_cutoffs, splice_styles
 from render.camera import CameraDistribution, sample_cameras
 
 from .geometry import GeometryProtocol, GeometryScores, Role, surface_point_cloud
@@ -164,18 +165,6 @@ class EvalReport:
 # ----------------------------------------------------------------------------------------------
 
 
-def _mix(ws: torch.Tensor, other: torch.Tensor, prob: float, gen: torch.Generator) -> torch.Tensor:
-    """Per sample: with probability ``prob`` replace ``ws[:, cutoff:]`` by ``other``, cutoff ~ U{1..L-1}."""
-    b, layers, _ = ws.shape
-    if layers < 2 or prob <= 0:
-        return ws
-    cutoff = torch.randint(1, layers, (b,), generator=gen)
-    apply = torch.rand(b, generator=gen) < prob
-    cutoff = torch.where(apply, cutoff, torch.full_like(cutoff, layers)).to(ws.device)
-    take = torch.arange(layers, device=ws.device)[None, :] >= cutoff[:, None]  # [B, L]
-    return torch.where(take[..., None], other, ws)
-
-
 def mix_latents(
     G: Generator,
     z_geo: torch.Tensor,
@@ -186,9 +175,14 @@ def mix_latents(
 ) -> Latents:
     """Map ``z_geo, z_tex [B, z_dim]`` with truncation and GET3D's inference style mixing.
 
-    Each stream (texture, geometry) of each sample independently, with probability
-    ``style_mixing_prob``, takes its w's from layer ``cutoff ~ U{1, ..., L-1}`` on from the mapping
-    of another z ~ N(0, I) (not truncated, as GET3D). ``generator`` (CPU) drives every draw.
+    GET3D generates evaluation images one at a time (``batch_gen = 1``), so here the cutoff is
+    per sample: each stream of each sample independently, with probability
+    ``style_mixing_prob``, takes its w's from layer ``cutoff ~ U{1, ..., L-1}`` on from the
+    mapping of another z ~ N(0, I) (not truncated, as GET3D). The cutoffs and the splice are
+    :func:`~get3d.networks.generator.draw_mixing_cutoffs` and
+    :func:`~get3d.networks.generator.splice_styles`, as in training. ``generator`` (CPU) drives
+    every draw, in this frozen order: the other texture z's, the other geometry z's, the texture
+    cutoffs, the geometry cutoffs.
     """
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
     ws = G.map_latents(z_geo, z_tex, truncation_psi=truncation_psi)
@@ -196,9 +190,12 @@ def mix_latents(
         return ws
     z2_tex = torch.randn(z_tex.shape, generator=gen).to(z_tex)
     z2_geo = torch.randn(z_geo.shape, generator=gen).to(z_geo)
-    tex = _mix(ws.tex, G.mapping(z2_tex, None), style_mixing_prob, gen)
-    geo = _mix(ws.geo, G.mapping_geo(z2_geo, None), style_mixing_prob, gen)
-    return Latents(geo=geo, tex=tex)
+    other = G.map_latents(z2_geo, z2_tex)
+    n = ws.batch_size
+    cut_tex = draw_mixing_cutoffs(ws.tex.shape[1], (n,), style_mixing_prob, gen)
+    cut_geo = draw_mixing_cutoffs(ws.geo.shape[1], (n,), style_mixing_prob, gen)
+    geo = splice_styles(ws.geo, other.geo, cut_geo)
+    return Latents(geo=geo, tex=splice_styles(ws.tex, other.tex, cut_tex))
 
 
 def _device_of(G: Generator) -> torch.device:

@@ -2,7 +2,7 @@
 official checkpoints: building blocks, mapping networks, the triplane generator and the two
 camera-conditioned discriminators."""
 
-from .checkpoint import OfficialNetworks, load_official_checkpoint
+from .checkpoint import OfficialNetworks, load_generator, load_official_checkpoint
 from .config import DiscriminatorConfig, GeneratorConfig
 from .conv import NoiseMode, SynthesisLayer, ToRGBLayer, modulated_conv2d
 from .discriminator import (
@@ -64,6 +64,7 @@ __all__ = [
     "bound_deformation",
     "encode_camera",
     "gather_foreground",
+    "load_generator",
     "load_official_checkpoint",
     "render_textured",
     "postprocess_geometry",

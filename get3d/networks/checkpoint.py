@@ -1,10 +1,21 @@
-"""Load official GET3D checkpoints (``network-snapshot-*.pt`` / the released ``shapenet_*.pt``).
+"""Checkpoint files to networks: official GET3D files and the ones ``get3d.training`` writes.
 
-Those files are plain ``{'G': state_dict, 'G_ema': state_dict, 'D': state_dict}`` dicts (no
-pickled classes), so they load with ``torch.load(weights_only=True)`` and our networks take the
-state_dicts with ``strict=True``. The tet grid and ``dmtet_scale`` are not stored: pass the
-category's configuration (chair: ``GeneratorConfig.official('chair')``, scale 0.8) and, for
-identical meshes, GET3D's own grid (``dmtet.TetGrid.load('data/tets/90_compress.npz', scale)``).
+Both layouts are plain dicts of tensors and numbers (no pickled classes), read with
+``torch.load(weights_only=True)``; the state_dicts load with ``strict=True``:
+
+* **official** (``network-snapshot-*.pt``, the released ``shapenet_*.pt``):
+  ``{'G': state_dict, 'G_ema': state_dict, 'D': state_dict}``. No sizes are stored: the default is
+  the official configuration with the triplane (discriminator: image) resolution read from the
+  keys; pass the category's configuration for its box scale (chair:
+  ``GeneratorConfig.official('chair')``, ``dmtet_scale`` 0.8).
+* **ours** (``get3d.training``): the same three keys, the optimisers, counters, and ``config``, the
+  resolved training configuration as a plain dict; its ``generator`` / ``discriminator`` sections
+  give the sizes (old field names such as ``tet_res`` are accepted).
+
+Neither stores the tet grid: pass one (GET3D's own is ``dmtet.TetGrid.load('90_compress.npz',
+scale)``), a grid file, or a BCC resolution; the default is ``TetGrid.bcc(grid_resolution)`` of the
+configuration. :func:`load_generator` is the one loader of a generator;
+:func:`load_official_checkpoint` restores all three networks through the same code.
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
@@ -22,7 +34,11 @@ from .config import DiscriminatorConfig, GeneratorConfig
 from .discriminator import Discriminator
 from .generator import Generator
 
-__all__ = ["OfficialNetworks", "load_official_checkpoint"]
+__all__ = ["GENERATOR_ROLES", "OfficialNetworks", "load_generator", "load_official_checkpoint"]
+
+GENERATOR_ROLES = ("G_ema", "G")
+"""The generators a checkpoint may hold: the exponential moving average (sample from this one) and
+the training generator."""
 
 
 @dataclass(frozen=True)
@@ -49,38 +65,10 @@ def _max_resolution(state: Mapping[str, torch.Tensor], pattern: re.Pattern[str])
     return max(found) if found else None
 
 
-def _load_strict(module: torch.nn.Module, state: Mapping[str, torch.Tensor], role: str, path: str) -> None:
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as err:
-        raise ValueError(
-            f"path: the '{role}' state_dict in {path} does not match the configuration "
-            f"(pass the right config): {err}"
-        ) from None
-
-
-def load_official_checkpoint(
-    path: str | os.PathLike,
-    generator_config: GeneratorConfig | None = None,
-    discriminator_config: DiscriminatorConfig | None = None,
-    grid: dmtet.TetGrid | None = None,
-    map_location: str | torch.device = "cpu",
-) -> OfficialNetworks:
-    """Restore G, G_ema and D from an official checkpoint file.
-
-    Args:
-        path: the ``.pt`` file.
-        generator_config: sizes and ``dmtet_scale`` (default: the official configuration with the
-            triplane resolution read from the file).
-        discriminator_config: default: official, image resolution read from the file.
-        grid: tet grid for mesh extraction (default: built by the generator on first use).
-        map_location: where the tensors are loaded.
-
-    Raises:
-        FileNotFoundError: no file at ``path``.
-        ValueError: not a readable torch file (e.g. truncated), not a dict of state_dicts with
-            ``G``/``G_ema``/``D`` keys, or names/shapes that do not match the configuration.
-    """
+def _read(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> tuple[str, Mapping[str, Any]]:
+    """The checkpoint at ``path`` as a dict with at least one of ``G``, ``G_ema``, ``D``."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path: expected a checkpoint file path (str or PathLike), got {type(path).__name__}")
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path: no checkpoint file at {path!r}")
@@ -93,25 +81,181 @@ def load_official_checkpoint(
         ) from None
     if not isinstance(data, Mapping) or not any(k in data for k in ("G", "G_ema", "D")):
         keys = sorted(map(str, data.keys())) if isinstance(data, Mapping) else type(data).__name__
-        raise ValueError(f"path: expected a dict with 'G', 'G_ema' and 'D' state_dicts, got {keys}")
+        raise ValueError(
+            f"path: expected a dict with 'G', 'G_ema' and 'D' state_dicts (an official GET3D "
+            f"checkpoint or one of get3d.training's) in {path!r}, got {keys}"
+        )
     for role in ("G", "G_ema", "D"):
         if role in data and not isinstance(data[role], Mapping):
             raise ValueError(f"path: '{role}' must be a state_dict, got {type(data[role]).__name__}")
+    return path, data
 
+
+def _stored_config(data: Mapping[str, Any], section: str, cls: type, path: str) -> Any:
+    """The ``config[section]`` stored in one of our checkpoints as ``cls``; None in official files."""
+    if "config" not in data:
+        return None
+    stored = data["config"]
+    if not isinstance(stored, Mapping) or not isinstance(stored.get(section), Mapping):
+        raise ValueError(
+            f"path: the 'config' stored in {path!r} has no '{section}' mapping (got "
+            f"{type(stored).__name__}); pass the configuration explicitly"
+        )
+    try:
+        return cls.from_dict(stored[section])
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"path: the {section} config stored in {path!r} is invalid ({err}); pass the configuration "
+            "explicitly"
+        ) from None
+
+
+def _generator_config(
+    data: Mapping[str, Any], state: Mapping[str, torch.Tensor], path: str, config: GeneratorConfig | None
+) -> GeneratorConfig:
+    """``config`` if given, else the stored one, else official sizes with the file's triplane side."""
+    if config is not None:
+        if not isinstance(config, GeneratorConfig):
+            raise TypeError(f"config: expected a GeneratorConfig or None, got {type(config).__name__}")
+        return config
+    stored = _stored_config(data, "generator", GeneratorConfig, path)
+    if stored is not None:
+        return stored
+    res = _max_resolution(state, _TRIPLANE_BLOCK)
+    return GeneratorConfig() if res is None else replace(GeneratorConfig(), triplane_resolution=res)
+
+
+def _load_strict(module: torch.nn.Module, state: Mapping[str, torch.Tensor], role: str, path: str) -> None:
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise ValueError(
+            f"path: the '{role}' state_dict of the checkpoint {path!r} does not match the "
+            f"configuration (pass the right config): {err}"
+        ) from None
+
+
+def _generator(
+    state: Mapping[str, torch.Tensor],
+    role: str,
+    path: str,
+    config: GeneratorConfig,
+    grid: dmtet.TetGrid | None,
+) -> Generator:
+    gen = Generator(config, grid=grid)
+    _load_strict(gen, state, role, path)
+    return gen
+
+
+def _grid_for(
+    config: GeneratorConfig, grid: dmtet.TetGrid | str | os.PathLike | None, grid_resolution: int | None
+) -> dmtet.TetGrid | None:
+    """The grid argument of :func:`load_generator` as a grid in the box of ``config`` (None: default)."""
+    if grid is not None and grid_resolution is not None:
+        raise ValueError("grid, grid_resolution: give at most one of them")
+    if grid_resolution is not None:
+        if isinstance(grid_resolution, bool) or not isinstance(grid_resolution, int) or grid_resolution < 1:
+            raise ValueError(f"grid_resolution: expected a positive int, got {grid_resolution!r}")
+        return dmtet.TetGrid.bcc(grid_resolution, scale=config.dmtet_scale)
+    if isinstance(grid, str | os.PathLike):
+        return dmtet.TetGrid.load(grid, scale=config.dmtet_scale)
+    if grid is not None and not isinstance(grid, dmtet.TetGrid):
+        raise TypeError(f"grid: expected a dmtet.TetGrid, a grid file or None, got {type(grid).__name__}")
+    return grid
+
+
+def load_generator(
+    path: str | os.PathLike,
+    *,
+    config: GeneratorConfig | None = None,
+    grid: dmtet.TetGrid | str | os.PathLike | None = None,
+    grid_resolution: int | None = None,
+    device: torch.device | str = "cpu",
+    which: str = "G_ema",
+) -> Generator:
+    """The generator stored in an official GET3D checkpoint or in one of ``get3d.training``'s.
+
+    Returns the :class:`Generator` itself (not a record): its sizes are ``G.config`` and its grid
+    ``G.tet_grid``; what else a training checkpoint holds (step, optimisers, the rest of the
+    config) is ``get3d.training.checkpoint.load_checkpoint``'s business.
+
+    Args:
+        path: the ``.pt`` file (read with ``torch.load(weights_only=True)``).
+        config: generator sizes, overriding any stored ones. Default: the configuration stored in
+            our checkpoints, else (official files) the official one with the triplane resolution
+            read from the file (pass ``GeneratorConfig.official('chair')`` for the chair model's
+            box scale 0.8).
+        grid: the tet grid of mesh extraction: a :class:`dmtet.TetGrid` in the box of the
+            configuration, or a grid file (GET3D's ``data/tets/90_compress.npz``, nvdiffrec,
+            kaolin) scaled to ``dmtet_scale``. Default: ``TetGrid.bcc(config.grid_resolution)``.
+        grid_resolution: instead of ``grid``, a BCC grid with this many cells per side (mesh
+            extraction at any resolution; the deformation bound stays the trained one,
+            ``config.deformation_divisor``).
+        device: where the generator runs.
+        which: ``"G_ema"`` (the moving average, for sampling and evaluation) or ``"G"``.
+
+    Returns:
+        the generator on ``device``, in eval mode, with ``requires_grad`` off (call
+        ``.train().requires_grad_(True)`` to fine-tune it).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        TypeError: ``path``, ``config`` or ``grid`` of the wrong type.
+        ValueError: ``path`` is not a readable weights-only checkpoint, holds no ``which``
+            generator, its stored config is invalid, or its weights do not match the configuration;
+            a bad ``which``, ``grid`` or ``grid_resolution``.
+    """
+    if which not in GENERATOR_ROLES:
+        raise ValueError(f"which: expected one of {list(GENERATOR_ROLES)}, got {which!r}")
+    path, data = _read(path)
+    if which not in data:
+        roles = [r for r in ("G", "G_ema", "D") if r in data]
+        raise ValueError(f"which: the checkpoint {path!r} holds no '{which}' (it holds {roles})")
+    cfg = _generator_config(data, data[which], path, config)
+    gen = _generator(data[which], which, path, cfg, _grid_for(cfg, grid, grid_resolution))
+    return gen.to(device).eval().requires_grad_(False)
+
+
+def load_official_checkpoint(
+    path: str | os.PathLike,
+    generator_config: GeneratorConfig | None = None,
+    discriminator_config: DiscriminatorConfig | None = None,
+    grid: dmtet.TetGrid | None = None,
+    map_location: str | torch.device = "cpu",
+) -> OfficialNetworks:
+    """Restore G, G_ema and D from a checkpoint file (official layout, or ours).
+
+    The generators are built as :func:`load_generator` builds them (returned in training mode,
+    with gradients, as they were saved).
+
+    Args:
+        path: the ``.pt`` file.
+        generator_config: sizes and ``dmtet_scale`` (default: the stored configuration, else the
+            official one with the triplane resolution read from the file).
+        discriminator_config: default: the stored one, else official with the image resolution
+            read from the file.
+        grid: tet grid for mesh extraction, shared by G and G_ema (default: a BCC grid of the
+            configuration's ``grid_resolution``).
+        map_location: where the tensors are loaded.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: not a readable torch file (e.g. truncated), not a dict of state_dicts with
+            ``G``/``G_ema``/``D`` keys, or names/shapes that do not match the configuration.
+    """
+    path, data = _read(path, map_location)
     gens: dict[str, Generator | None] = {"G": None, "G_ema": None}
     for role in gens:
-        if role not in data:
-            continue
-        cfg = generator_config
-        if cfg is None:
-            res = _max_resolution(data[role], _TRIPLANE_BLOCK)
-            cfg = GeneratorConfig() if res is None else replace(GeneratorConfig(), triplane_resolution=res)
-        gen = Generator(cfg, grid=grid)
-        _load_strict(gen, data[role], role, path)
-        gens[role] = gen.to(map_location)
+        if role in data:
+            cfg = _generator_config(data, data[role], path, generator_config)
+            if grid is None:  # one default grid for both generators
+                grid = dmtet.TetGrid.bcc(cfg.grid_resolution, scale=cfg.dmtet_scale)
+            gens[role] = _generator(data[role], role, path, cfg, grid).to(map_location)
     disc = None
     if "D" in data:
         dcfg = discriminator_config
+        if dcfg is None:
+            dcfg = _stored_config(data, "discriminator", DiscriminatorConfig, path)
         if dcfg is None:
             res = _max_resolution(data["D"], _DISC_BLOCK)
             dcfg = DiscriminatorConfig() if res is None else DiscriminatorConfig(image_resolution=res)

@@ -2,9 +2,45 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, ClassVar
 
-__all__ = ["DiscriminatorConfig", "GeneratorConfig"]
+__all__ = ["DiscriminatorConfig", "GeneratorConfig", "rename_legacy_fields"]
+
+
+def _from_dict(cls: type, values: Mapping[str, Any]) -> Any:
+    if not isinstance(values, Mapping):
+        raise TypeError(f"values: expected a mapping of {cls.__name__} fields, got {type(values).__name__}")
+    values = rename_legacy_fields(cls, values)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(map(str, set(values) - known))
+    if unknown:
+        raise ValueError(f"values: unknown {cls.__name__} fields {unknown} (known: {sorted(known)})")
+    return cls(**values)
+
+
+def rename_legacy_fields(cls: type, values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``values`` (a YAML section, a checkpoint's stored config) with the old field names of the
+    dataclass ``cls`` (its ``RENAMED_FIELDS``, old -> new; none: unchanged) replaced by the new ones.
+
+    Raises:
+        ValueError: both the old and the new name are given (``prefix`` + name in the message).
+    """
+    renamed = getattr(cls, "RENAMED_FIELDS", {})
+    out = dict(values)
+    for old, new in renamed.items():
+        if old not in out:
+            continue
+        if new in out:
+            raise ValueError(
+                f"{prefix}{old}: the old name of {prefix}{new}; give only one of them, got both "
+                f"({out[old]!r} and {out[new]!r})"
+            )
+        out[new] = out.pop(old)
+    return out
 
 
 def _power_of_two(name: str, value: int, minimum: int) -> None:
@@ -31,8 +67,12 @@ class GeneratorConfig:
             runs; None as with ``--fp32 1``). The final ToRGB always clamps at 256.
         mlp_hidden, mlp_layers: the SDF/deformation/texture MLP width (32) and hidden layers (1).
         feat_channels: texture feature channels fed to the final ToRGB (16).
-        tet_res: GET3D's ``--tet_res``; deformation offsets are bounded by
-            ``1 / (tet_res * deformation_multiplier)``.
+        deformation_divisor: the deformation head's ``tanh`` output is divided by
+            ``deformation_divisor * deformation_multiplier``, which bounds every vertex offset by
+            ``1 / (deformation_divisor * deformation_multiplier)`` (90). GET3D calls it ``tet_res``
+            (its ``--tet_res`` also picks the grid file); here it is only this bound, the grid is
+            separate (``grid_resolution`` or a grid given to the generator). The old name
+            ``tet_res`` is still read from YAML files and stored configs (``RENAMED_FIELDS``).
         grid_resolution: BCC cells per side of the default tet grid built when no grid is given
             (35 gives about as many vertices as GET3D's res-90 Quartet grid).
         dmtet_scale: side of the object box centred on the origin (1.0; chair 0.8).
@@ -53,11 +93,14 @@ class GeneratorConfig:
     mlp_hidden: int = 32
     mlp_layers: int = 1
     feat_channels: int = 16
-    tet_res: int = 90
+    deformation_divisor: int = 90
     grid_resolution: int = 35
     dmtet_scale: float = 1.0
     deformation_multiplier: float = 1.0
     image_resolution: int = 1024
+
+    RENAMED_FIELDS: ClassVar[Mapping[str, str]] = MappingProxyType({"tet_res": "deformation_divisor"})
+    """Old field names still accepted by :meth:`from_dict` (and the training YAML), old -> new."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -69,7 +112,7 @@ class GeneratorConfig:
             "channel_max",
             "mlp_hidden",
             "feat_channels",
-            "tet_res",
+            "deformation_divisor",
             "grid_resolution",
         ):
             _positive_int(name, getattr(self, name))
@@ -87,6 +130,17 @@ class GeneratorConfig:
                 raise ValueError(f"{name}: expected a positive number, got {getattr(self, name)!r}")
         if self.conv_clamp is not None and not self.conv_clamp > 0:
             raise ValueError(f"conv_clamp: expected None or a positive number, got {self.conv_clamp!r}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> GeneratorConfig:
+        """A configuration from a plain mapping of field values (a checkpoint's stored
+        ``config['generator']``, a YAML section), accepting the old names of ``RENAMED_FIELDS``.
+
+        Raises:
+            TypeError: ``values`` is not a mapping.
+            ValueError: unknown keys, both an old and its new name, or invalid values.
+        """
+        return _from_dict(cls, values)
 
     @classmethod
     def official(cls, category: str = "car") -> GeneratorConfig:
@@ -110,7 +164,7 @@ class GeneratorConfig:
             channel_max=16,
             mlp_hidden=8,
             feat_channels=4,
-            tet_res=8,
+            deformation_divisor=8,
             grid_resolution=8,
             image_resolution=32,
         )
@@ -157,6 +211,17 @@ class DiscriminatorConfig:
             raise ValueError(f"camera_frequencies: expected an integer >= 0, got {self.camera_frequencies!r}")
         if self.conv_clamp is not None and not self.conv_clamp > 0:
             raise ValueError(f"conv_clamp: expected None or a positive number, got {self.conv_clamp!r}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> DiscriminatorConfig:
+        """A configuration from a plain mapping of field values (a checkpoint's stored
+        ``config['discriminator']``, a YAML section).
+
+        Raises:
+            TypeError: ``values`` is not a mapping.
+            ValueError: unknown keys or invalid values.
+        """
+        return _from_dict(cls, values)
 
     @property
     def camera_dim(self) -> int:

@@ -6,12 +6,17 @@ State (names equal the official checkpoints, so they load with ``strict=True``):
 * ``synthesis.generator`` = :class:`~get3d.networks.heads.TriplaneTexGeo` (backbone + heads);
 * ``synthesis.to_rgb``: ToRGB 16 -> 3 (clamp 256), modulated by the last texture w.
 
-The tet grid is not part of the state (pass one, e.g. ``dmtet.TetGrid.load('90_compress.npz')``
-for GET3D's own grid, or let the generator build a BCC grid). World frame: Y up, object in the
-box ``[-s/2, s/2]^3`` with ``s = dmtet_scale``; SDF positive inside.
+The tet grid used for mesh extraction is explicit state of the module, :attr:`Generator.tet_grid`:
+given to the constructor (e.g. ``dmtet.TetGrid.load('90_compress.npz', scale)`` for GET3D's own
+grid) or built there as ``TetGrid.bcc(grid_resolution, dmtet_scale)``, replaced only by
+:meth:`Generator.set_grid`. It is not in the ``state_dict`` (official checkpoints do not store
+it) and follows the module through ``.to()`` / ``.cuda()`` / ``.double()``. World frame: Y up,
+object in the box ``[-s/2, s/2]^3`` with ``s = dmtet_scale``; SDF positive inside.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -26,7 +31,7 @@ from .mapping import MappingNetwork
 from .outputs import GeneratedMesh, GridGeometry, Latents, PointGeometry, Triplanes
 from .rendering import GeneratorOutput, render_textured
 
-__all__ = ["Generator", "GeneratorSynthesis"]
+__all__ = ["Generator", "GeneratorSynthesis", "draw_mixing_cutoffs", "splice_styles"]
 
 
 class GeneratorSynthesis(nn.Module):
@@ -58,13 +63,43 @@ def _check_points(name: str, points: object, batch: int) -> torch.Tensor:
     return points
 
 
+def draw_mixing_cutoffs(
+    num_ws: int,
+    shape: tuple[int, ...],
+    prob: float,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """GET3D's style-mixing cutoffs: int64 ``shape`` values, each ``k ~ U{1, ..., num_ws - 1}``
+    kept where a uniform draw is ``< prob`` (float32 comparison, as GET3D), else ``num_ws`` (no
+    mixing). Draws, in this order: the ``k``'s, then the uniforms (both of ``shape``)."""
+    if isinstance(num_ws, bool) or not isinstance(num_ws, int) or num_ws < 2:
+        raise ValueError(f"num_ws: expected an int >= 2 (layers to mix), got {num_ws!r}")
+    cutoff = torch.randint(1, num_ws, shape, generator=generator, device=device)
+    keep = torch.rand(shape, generator=generator, device=device) < prob
+    return torch.where(keep, cutoff, torch.full_like(cutoff, num_ws))
+
+
+def splice_styles(ws: torch.Tensor, other: torch.Tensor, cutoff: torch.Tensor) -> torch.Tensor:
+    """Style mixing's splice: sample ``b`` of ``ws [B, L, D]`` takes layers ``cutoff[b]:`` from
+    ``other [B, L, D]`` (``cutoff`` int ``[B]`` in ``1..L``; ``L`` keeps the sample unchanged).
+    A selection, so values and gradients are exactly those of either input."""
+    if other.shape != ws.shape:
+        raise ValueError(f"other: expected the shape of ws {tuple(ws.shape)}, got {tuple(other.shape)}")
+    if cutoff.shape != ws.shape[:1]:
+        raise ValueError(f"cutoff: expected shape [{ws.shape[0]}], got {tuple(cutoff.shape)}")
+    layers = torch.arange(ws.shape[1], device=ws.device)
+    take = layers[None, :] >= cutoff.to(ws.device)[:, None]  # [B, L]
+    return torch.where(take[..., None], other, ws)
+
+
 class Generator(nn.Module):
     """Two latents in, triplanes, SDF/deformation/colour fields, meshes and renders out.
 
     Args:
         config: sizes (default: the official model); every size is configurable.
-        grid: the tet grid for mesh extraction; None builds ``TetGrid.bcc(grid_resolution,
-            dmtet_scale)`` on first use. Its box must be ``[-s/2, s/2]^3``.
+        grid: the tet grid for mesh extraction (:attr:`tet_grid`); None builds
+            ``TetGrid.bcc(grid_resolution, dmtet_scale)`` here. Its box must be ``[-s/2, s/2]^3``.
     """
 
     def __init__(self, config: GeneratorConfig | None = None, grid: dmtet.TetGrid | None = None) -> None:
@@ -82,9 +117,10 @@ class Generator(nn.Module):
         )
         self.mapping = MappingNetwork(cfg.z_dim, 0, cfg.w_dim, self.num_ws, **mapping_kwargs)
         self.mapping_geo = MappingNetwork(cfg.z_dim, 0, cfg.w_dim, self.num_ws_geo, **mapping_kwargs)
-        self._grid: dmtet.TetGrid | None = None
-        if grid is not None:
-            self.set_grid(grid)
+        if grid is None:
+            with torch.device("cpu"):  # real data even when the module is built on the meta device
+                grid = dmtet.TetGrid.bcc(cfg.grid_resolution, scale=cfg.dmtet_scale)
+        self._tet_grid = self._placed_grid(grid)
 
     # ------------------------------------------------------------------ grid and box
     @property
@@ -95,8 +131,18 @@ class Generator(nn.Module):
     def box_size(self) -> float:
         return float(self.config.dmtet_scale)
 
+    @property
+    def tet_grid(self) -> dmtet.TetGrid:
+        """The tet grid of mesh extraction, on the parameters' device with vertices in their dtype
+        (GET3D casts its float64 grid files to float32). Set by the constructor or :meth:`set_grid`."""
+        return self._tet_grid
+
     def set_grid(self, grid: dmtet.TetGrid) -> None:
-        """Use ``grid`` for mesh extraction (checked to span the object box)."""
+        """Use ``grid`` for mesh extraction from now on (checked to span the object box)."""
+        self._tet_grid = self._placed_grid(grid)
+
+    def _placed_grid(self, grid: dmtet.TetGrid) -> dmtet.TetGrid:
+        """``grid`` checked against the object box, on the parameters' device and dtype."""
         if not isinstance(grid, dmtet.TetGrid):
             raise TypeError(f"grid: expected a dmtet.TetGrid, got {type(grid).__name__}")
         lo, hi = float(grid.vertices.min()), float(grid.vertices.max())
@@ -106,18 +152,24 @@ class Generator(nn.Module):
                 f"grid: expected vertices spanning [{self.box_min}, {self.box_min + self.box_size}] "
                 f"(dmtet_scale {self.config.dmtet_scale}), got [{lo:.6g}, {hi:.6g}]"
             )
-        self._grid = grid
+        return self._grid_like_parameters(grid)
 
-    def grid(self, device: torch.device | str | None = None) -> dmtet.TetGrid:
-        """The tet grid on ``device`` (default: the parameters' device) with vertices in the
-        parameters' dtype (GET3D casts its float64 grid files to float32), built on first use."""
-        if self._grid is None:
-            self._grid = dmtet.TetGrid.bcc(self.config.grid_resolution, scale=self.config.dmtet_scale)
+    def _grid_like_parameters(self, grid: dmtet.TetGrid) -> dmtet.TetGrid:
+        """``grid`` on the parameters' device with vertices in their dtype (kept where it is while
+        the parameters are on the meta device, which holds no data)."""
         weight = self.mapping.fc0.weight
-        device = torch.device(device) if device is not None else weight.device
-        if self._grid.vertices.device != device or self._grid.vertices.dtype != weight.dtype:
-            self._grid = self._grid.to(device, weight.dtype)
-        return self._grid
+        if weight.device.type == "meta":
+            return grid
+        if grid.vertices.device != weight.device or grid.vertices.dtype != weight.dtype:
+            grid = grid.to(weight.device, weight.dtype)
+        return grid
+
+    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> Generator:
+        """``nn.Module``'s hook behind ``.to()`` / ``.cuda()`` / ``.double()`` / ``.to_empty()``:
+        move and cast the parameters, then the grid to follow them."""
+        super()._apply(fn, recurse)
+        self._tet_grid = self._grid_like_parameters(self._tet_grid)
+        return self
 
     # ------------------------------------------------------------------ latents
     def map_latents(
@@ -145,11 +197,14 @@ class Generator(nn.Module):
         update_emas: bool = False,
         generator: torch.Generator | None = None,
     ) -> Latents:
-        """:meth:`map_latents` with GET3D's style mixing, applied to each stream separately.
+        """:meth:`map_latents` with GET3D's training-time style mixing, per stream.
 
-        Per stream, with probability ``mixing_prob`` a cutoff ``k ~ U{1, ..., num_ws - 1}`` is drawn
-        (one for the whole batch) and ``ws[:, k:]`` is replaced by the mapping of a fresh
-        ``z ~ N(0, I)`` (without updating ``w_avg``). ``generator`` makes the draws reproducible.
+        For the geometry stream, then the texture stream: one cutoff for the whole batch from
+        :func:`draw_mixing_cutoffs` (``k ~ U{1, ..., num_ws - 1}``, kept with probability
+        ``mixing_prob``); when kept, ``ws[:, k:]`` is replaced (:func:`splice_styles`) by the
+        mapping of a fresh ``z ~ N(0, I)`` drawn next (with ``truncation_psi``, without updating
+        ``w_avg``). ``generator`` (on its own device; default: the global stream on ``z``'s device)
+        makes the draws reproducible. The training step uses exactly this.
         """
         if not 0.0 <= mixing_prob <= 1.0:
             raise ValueError(f"mixing_prob: expected a probability in [0, 1], got {mixing_prob!r}")
@@ -157,13 +212,11 @@ class Generator(nn.Module):
         mixed = []
         for mapping, z, w in ((self.mapping_geo, z_geo, ws.geo), (self.mapping, z_tex, ws.tex)):
             device = z.device if generator is None else generator.device
-            cutoff = int(torch.randint(1, w.shape[1], (), generator=generator, device=device))
-            if float(torch.rand((), generator=generator, device=device)) >= mixing_prob:
-                cutoff = w.shape[1]
-            if cutoff < w.shape[1]:
+            cutoff = draw_mixing_cutoffs(w.shape[1], (), mixing_prob, generator, device)
+            if int(cutoff) < w.shape[1]:
                 fresh = torch.randn(z.shape, generator=generator, device=device).to(z)
                 other = mapping(fresh, None, truncation_psi=truncation_psi)
-                w = torch.cat([w[:, :cutoff], other[:, cutoff:]], dim=1)
+                w = splice_styles(w, other, cutoff.expand(w.shape[0]))
             mixed.append(w)
         return Latents(geo=mixed[0], tex=mixed[1])
 
@@ -201,7 +254,8 @@ class Generator(nn.Module):
             planes.geometry, points, ws.geo[:, heads.num_ws_geo_backbone :], self.box_min, self.box_size
         )
         cfg = self.config
-        return PointGeometry(sdf[..., 0], bound_deformation(deform, cfg.tet_res, cfg.deformation_multiplier))
+        deform = bound_deformation(deform, cfg.deformation_divisor, cfg.deformation_multiplier)
+        return PointGeometry(sdf[..., 0], deform)
 
     def query_features(self, planes: Triplanes, ws: Latents, points: torch.Tensor) -> torch.Tensor:
         """Texture features ``[B, P, feat_channels]`` at world points ``[B, P, 3]``."""
@@ -224,7 +278,7 @@ class Generator(nn.Module):
 
     def grid_geometry(self, planes: Triplanes, ws: Latents) -> GridGeometry:
         """SDF and deformation on every grid vertex, with GET3D's empty-shape fix."""
-        grid = self.grid(planes.geometry.device)
+        grid = self.tet_grid
         verts = grid.vertices.to(planes.geometry.dtype)
         field = self.query_geometry(planes, ws, verts)
         sdf, deform, reg, empty = postprocess_geometry(
@@ -234,8 +288,7 @@ class Generator(nn.Module):
 
     def meshes(self, geometry: GridGeometry) -> list[dmtet.SurfaceMesh]:
         """Marching tets on the deformed grid, outward faces; one mesh per sample."""
-        grid = self.grid(geometry.sdf.device)
-        return dmtet.marching_tets(grid, geometry.sdf, geometry.deformation, outward=True)
+        return dmtet.marching_tets(self.tet_grid, geometry.sdf, geometry.deformation, outward=True)
 
     @torch.no_grad()
     def extract_meshes(self, ws: Latents) -> list[GeneratedMesh]:

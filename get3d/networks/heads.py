@@ -94,9 +94,10 @@ class TriplaneTexGeo(nn.Module):
         return self.mlp_synthesis_tex(feat, ws_tex_mlp)
 
 
-def bound_deformation(raw: torch.Tensor, tet_res: int, multiplier: float = 1.0) -> torch.Tensor:
-    """``tanh(raw) / (tet_res * multiplier)``: offsets bounded by ``1 / (tet_res * multiplier)``."""
-    return torch.tanh(raw) / (tet_res * multiplier)
+def bound_deformation(raw: torch.Tensor, divisor: int, multiplier: float = 1.0) -> torch.Tensor:
+    """``tanh(raw) / (divisor * multiplier)``: offsets bounded by ``1 / (divisor * multiplier)``
+    (``divisor`` = ``GeneratorConfig.deformation_divisor``, GET3D's ``tet_res``)."""
+    return torch.tanh(raw) / (divisor * multiplier)
 
 
 def postprocess_geometry(

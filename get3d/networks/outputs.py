@@ -42,7 +42,8 @@ class PointGeometry:
 
     Attributes:
         sdf: float ``[B, P]`` raw SDF (positive inside; no empty-shape fix).
-        deformation: float ``[B, P, 3]`` offsets, ``|d| <= 1 / (tet_res * deformation_multiplier)``.
+        deformation: float ``[B, P, 3]`` offsets,
+            ``|d| <= 1 / (deformation_divisor * deformation_multiplier)``.
     """
 
     sdf: torch.Tensor

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from get3d.networks import DiscriminatorConfig, GeneratorConfig
+from get3d.networks.config import rename_legacy_fields
 
 __all__ = [
     "ConfigError",
@@ -304,6 +305,10 @@ def config_from_dict(data: dict, cls: type = TrainConfig, base: Any = None, pref
     if not isinstance(data, dict):
         raise ConfigError(f"{prefix or 'config'}: expected a mapping, got {type(data).__name__}")
     base = cls() if base is None else base
+    try:
+        data = rename_legacy_fields(cls, data, prefix)  # e.g. generator.tet_res -> deformation_divisor
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     hints = _hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     changes = {}

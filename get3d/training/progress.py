@@ -19,7 +19,7 @@ import torch
 from get3d.data import ProceduralDatasetConfig, procedural_dataset, read_split
 from get3d.metrics.evaluate import reference_point_clouds
 from get3d.metrics.geometry import GeometryProtocol, geometry_scores, surface_point_clouds
-from get3d.networks import Generator
+from get3d.networks import Generator, load_generator
 
 from .checkpoint import CheckpointManager, load_checkpoint
 from .config import DataSource, TrainConfig, config_from_dict
@@ -73,10 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     ids = read_split(built.split_file(data.category, args.split))
     refs, _ = reference_point_clouds(built.mesh_dir(data.category), protocol, shape_ids=ids)
     n = args.per_ref * len(ids)
+    grid = load_grid(config)
     torch.manual_seed(config.seed)  # the run's initial weights (train() seeds the same way)
-    untrained = Generator(config.generator, load_grid(config)).eval()
-    trained = Generator(config.generator, load_grid(config)).eval()
-    trained.load_state_dict(ckpt["G_ema"])
+    untrained = Generator(config.generator, grid).eval()
+    trained = load_generator(path, grid=grid)  # its G_ema, sizes from the stored config
     report = {"checkpoint": str(path), "step": int(ckpt["step"]), "split": args.split, "num_ref": len(ids)}
     for name, G in (("untrained", untrained), ("trained", trained)):
         clouds, empty = generated_clouds(G, n, config.seed + 5, protocol)

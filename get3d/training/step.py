@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from get3d.networks import Discriminator, Generator, Latents
-from render.camera import CameraDistribution, Cameras
+from render.camera import Cameras, sample_cameras
 
 from .config import TrainConfig
 from .losses import discriminator_loss, generator_adversarial_loss, r1_penalty, sdf_regularization
@@ -53,41 +53,18 @@ class FakeInputs:
 def sample_fake_inputs(
     G: Generator, n: int, config: TrainConfig, gen: torch.Generator, device: torch.device
 ) -> FakeInputs:
-    """Draw ``z_geo, z_tex`` (N(0, I)), map them with style mixing, and draw cameras from the
-    training distribution, all from ``gen`` (CPU) and moved to ``device``."""
+    """Draw, all from ``gen`` (CPU) and in this order: ``z_geo, z_tex`` (N(0, I)), cameras from the
+    training distribution (:func:`render.camera.sample_cameras`, in float64), and GET3D's style
+    mixing (:meth:`Generator.map_latents_mixed`); the results are moved to ``device`` and the
+    parameters' dtype. The condition is the cameras' (azimuth, polar)."""
     z_dim = G.config.z_dim
     z_geo = torch.randn(n, z_dim, generator=gen).to(device)
     z_tex = torch.randn(n, z_dim, generator=gen).to(device)
-    ranges = CameraDistribution(config.loss.camera_distribution).ranges
-    u = torch.rand(3, n, generator=gen, dtype=torch.float64)
-    azimuth = ranges.azimuth_min + (ranges.azimuth_max - ranges.azimuth_min) * u[0]
-    polar = ranges.polar_min + (ranges.polar_max - ranges.polar_min) * u[1]
-    radius = u[2] * ranges.radius_min + (1.0 - u[2]) * ranges.radius_max
+    cameras = sample_cameras(n, config.loss.camera_distribution, generator=gen, dtype=torch.float64)
     dtype = G.mapping.fc0.weight.dtype
-    cond = torch.stack([azimuth, polar], dim=1).to(device, dtype)
-    cameras = Cameras.from_angles(
-        azimuth.to(device, dtype), polar.to(device, dtype), radius.to(device, dtype)
-    )
-    ws = _mixed(G, z_geo, z_tex, config.loss.style_mixing_prob, gen)
-    return FakeInputs(ws, cameras, cond)
-
-
-def _mixed(
-    G: Generator, z_geo: torch.Tensor, z_tex: torch.Tensor, prob: float, gen: torch.Generator
-) -> Latents:
-    """GET3D's per-stream style mixing (``Generator.map_latents_mixed`` semantics) with draws from
-    the CPU generator ``gen`` whatever the device."""
-    ws = G.map_latents(z_geo, z_tex)
-    out = []
-    for mapping, z, w in ((G.mapping_geo, z_geo, ws.geo), (G.mapping, z_tex, ws.tex)):
-        cutoff = int(torch.randint(1, w.shape[1], (), generator=gen))
-        if float(torch.rand((), generator=gen)) >= prob:
-            cutoff = w.shape[1]
-        if cutoff < w.shape[1]:
-            other = mapping(torch.randn(z.shape, generator=gen).to(z), None)
-            w = torch.cat([w[:, :cutoff], other[:, cutoff:]], dim=1)
-        out.append(w)
-    return Latents(geo=out[0], tex=out[1])
+    cond = cameras.condition().to(device, dtype)
+    ws = G.map_latents_mixed(z_geo, z_tex, mixing_prob=config.loss.style_mixing_prob, generator=gen)
+    return FakeInputs(ws, cameras.to(device, dtype), cond)
 
 
 class RealSchedule:
@@ -136,7 +113,7 @@ def run_g_main(
         out = G.render(fake.ws, fake.cameras)
         logits = D(out.image, fake.condition)
     adv_rgb, adv_mask = generator_adversarial_loss(logits)
-    sign, empty = sdf_regularization(out.geometry.sdf, out.geometry.sdf_reg, G.grid(device).edges)
+    sign, empty = sdf_regularization(out.geometry.sdf, out.geometry.sdf_reg, G.tet_grid.edges)
     loss = (
         (adv_rgb + adv_mask).float().mean()
         + config.loss.sdf_reg_weight * sign

@@ -1,9 +1,8 @@
-"""Sampling API (tiny generator, random weights): loading, seeds, truncation, turntables, export;
+"""Sampling API (tiny generator, random weights): seeds, truncation, turntables, export;
 interpolation: endpoints, modes, grid layout, slerp."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import pytest
@@ -22,7 +21,6 @@ from get3d.networks import Generator, GeneratorConfig
 from get3d.networks.outputs import Latents
 from get3d.sampling import (
     export_sample,
-    load_generator,
     prepare_generator,
     render_turntable,
     sample_latents,
@@ -36,7 +34,9 @@ from .roundtrip import assert_silhouettes_match, load_mesh_file, obj_counts, sil
 @pytest.fixture(scope="module")
 def G():
     torch.manual_seed(0)
-    return load_generator(Generator(GeneratorConfig.tiny()), grid_resolution=8)
+    cfg = GeneratorConfig.tiny()
+    grid = dmtet.TetGrid.bcc(8, scale=cfg.dmtet_scale)
+    return Generator(cfg, grid=grid).eval().requires_grad_(False)
 
 
 def test_seeds_are_separate_and_prefix_stable(G):
@@ -75,28 +75,6 @@ def test_w_avg_is_the_mean_mapped_w(G):
     z = torch.randn(500, G.config.z_dim, generator=torch.Generator().manual_seed(3))
     w = G.mapping(z, None, truncation_psi=1.0)[:, 0]
     assert torch.allclose(G.mapping.w_avg, w.mean(0), atol=1e-5)
-
-
-def test_load_generator_from_checkpoints(tmp_path, G):
-    ours = tmp_path / "ours.pt"
-    cfg = dataclasses.asdict(G.config)
-    torch.save({"G": G.state_dict(), "G_ema": G.state_dict(), "config": {"generator": cfg}}, ours)
-    loaded = load_generator(ours, grid_resolution=6)
-    assert loaded.config == G.config and loaded.grid().num_vertices == dmtet.TetGrid.bcc(6).num_vertices
-    lat_a, lat_b = sample_latents(G, 2), sample_latents(loaded, 2)
-    assert torch.equal(lat_a.ws.geo, lat_b.ws.geo)
-    official = tmp_path / "official.pt"
-    torch.save({"G_ema": G.state_dict()}, official)  # no config stored: must be given
-    assert load_generator(official, config=GeneratorConfig.tiny()).config == G.config
-    with pytest.raises(ValueError, match="checkpoint"):
-        load_generator(official)  # official sizes do not match the tiny weights
-    with pytest.raises(FileNotFoundError, match="checkpoint"):
-        load_generator(tmp_path / "missing.pt")
-    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="checkpoint"):
-        load_generator(tmp_path / "junk.pt")
-    with pytest.raises(ValueError, match="grid_resolution, tet_grid"):
-        load_generator(G, grid_resolution=4, tet_grid="x.npz")
 
 
 def test_turntable_and_background(G):

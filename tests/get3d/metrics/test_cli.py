@@ -44,3 +44,24 @@ def test_cli_errors_exit_2_with_a_message(tmp_path, capsys):
          "--inception", str(tmp_path / "none.pkl")]
     )  # fmt: skip
     assert code == 2 and "inception-2015-12-05.pkl" in capsys.readouterr().err
+
+
+def test_cli_reads_the_sizes_stored_in_our_checkpoints(tmp_path, capsys):
+    """Without --config a get3d.training checkpoint is evaluated with the config it stores."""
+    from get3d.data.procedural import generate_shape, write_shape
+    from get3d.networks import DiscriminatorConfig
+    from get3d.training.checkpoint import save_atomic
+    from get3d.training.config import TrainConfig, config_to_dict
+
+    write_shape(generate_shape("chair", 0, texture_size=64), tmp_path / "meshes" / "chair_0")
+    torch.manual_seed(0)
+    gcfg = GeneratorConfig.tiny()
+    state = Generator(gcfg).state_dict()
+    config = config_to_dict(TrainConfig(generator=gcfg, discriminator=DiscriminatorConfig.tiny()))
+    ckpt = save_atomic({"G_ema": state, "config": config}, tmp_path / "best.pt")
+    args = ["eval", "--checkpoint", str(ckpt), "--metrics", "cov_mmd", "--meshes", str(tmp_path / "meshes"),
+            "--gen-per-ref", "1", "--no-nna"]  # fmt: skip
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["geometry"]["num_ref"] == 1
+    assert main([*args, "--config", "official"]) == 2  # the official sizes do not fit these weights
+    assert "does not match the configuration" in capsys.readouterr().err

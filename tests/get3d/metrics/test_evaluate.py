@@ -147,6 +147,32 @@ def test_run_eval_end_to_end(tiny_data, generator, tmp_path):
     assert again.fid == pytest.approx(report.fid) and again.geometry == scores
 
 
+def test_run_eval_reads_the_config_stored_in_our_checkpoints(tiny_data, generator, tmp_path):
+    """A get3d.training checkpoint of a non-official size evaluates without naming its sizes."""
+    from get3d.networks import Discriminator, DiscriminatorConfig
+    from get3d.training.checkpoint import save_atomic
+    from get3d.training.config import TrainConfig, config_to_dict
+
+    config = TrainConfig(generator=generator.config, discriminator=DiscriminatorConfig.tiny())
+    state = generator.state_dict()
+    disc = Discriminator(DiscriminatorConfig.tiny()).state_dict()
+    path = save_atomic(
+        {"G": state, "G_ema": state, "D": disc, "config": config_to_dict(config), "step": 1},
+        tmp_path / "checkpoint-00000001.pt",
+    )
+    kwargs = dict(
+        split_file=tiny_data / "test.txt",
+        mesh_dir=tiny_data / "meshes",
+        config=EvalConfig(
+            metrics=(Metric.COV_MMD,), geometry=GeometryProtocol(num_points=64, gen_per_ref=1), nna=False
+        ),
+        cache_dir=None,
+    )
+    from_file = run_eval(path, **kwargs)
+    assert from_file.geometry == run_eval(generator, **kwargs).geometry
+    assert from_file.geometry.num_ref == 2 and from_file.geometry.num_gen == 2
+
+
 def test_run_eval_argument_errors(generator, tiny_data):
     with pytest.raises(ValueError, match="data_dir"):
         run_eval(generator, config=EvalConfig(metrics=(Metric.FID,)))

@@ -79,7 +79,7 @@ def test_queries_equal_manual_composition(gen, ws):
     n_geo, n_tex = heads.num_ws_geo_backbone, heads.num_ws_tex_backbone
     feat = sample_triplane(planes.geometry, pts, -0.5, 1.0)
     sdf = heads.mlp_synthesis_sdf(feat, ws.geo[:, n_geo:])[..., 0]
-    deform = torch.tanh(heads.mlp_synthesis_def(feat, ws.geo[:, n_geo:])) / CFG.tet_res
+    deform = torch.tanh(heads.mlp_synthesis_def(feat, ws.geo[:, n_geo:])) / CFG.deformation_divisor
     field = gen.query_geometry(planes, ws, pts)
     torch.testing.assert_close(field.sdf, sdf)
     torch.testing.assert_close(field.deformation, deform)
@@ -99,7 +99,7 @@ def test_deformation_is_bounded():
         g.synthesis.generator.mlp_synthesis_def.layers[-1].bias.fill_(1e4)
     ws = g.map_latents(torch.randn(1, CFG.z_dim), torch.randn(1, CFG.z_dim))
     d = g.query_geometry(g.triplanes(ws), ws, torch.rand(1, 50, 3) - 0.5).deformation
-    bound = 1.0 / (CFG.tet_res * CFG.deformation_multiplier)
+    bound = 1.0 / (CFG.deformation_divisor * CFG.deformation_multiplier)
     assert d.abs().max() <= bound + 1e-7
     torch.testing.assert_close(d, torch.full_like(d, bound))
 
@@ -125,7 +125,7 @@ def test_empty_shape_fix_by_hand():
 def test_grid_geometry_and_meshes(gen, ws):
     planes = gen.triplanes(ws)
     geo = gen.grid_geometry(planes, ws)
-    grid = gen.grid()
+    grid = gen.tet_grid
     n = grid.num_vertices
     assert geo.sdf.shape == (2, n) and geo.vertices.shape == (2, n, 3) and geo.empty.shape == (2,)
     torch.testing.assert_close(geo.vertices, grid.vertices + geo.deformation)
@@ -137,7 +137,7 @@ def test_grid_geometry_and_meshes(gen, ws):
         torch.testing.assert_close(m.vertices, ref.vertices.detach())
         assert m.vertex_colors.shape == m.vertices.shape
         assert m.faces.dtype == torch.int64 and (m.faces.numel() == 0 or int(m.faces.max()) < len(m.vertices))
-        assert m.vertices.abs().max() <= 0.5 + 1.0 / CFG.tet_res + 1e-6
+        assert m.vertices.abs().max() <= 0.5 + 1.0 / CFG.deformation_divisor + 1e-6
 
 
 def test_forced_empty_shape_still_gives_a_mesh_and_a_regulariser():
@@ -162,7 +162,7 @@ def test_grid_argument_is_checked():
     with pytest.raises(TypeError, match="grid"):
         Generator(CFG, grid="90_compress.npz")
     g = Generator(CFG, grid=dmtet.TetGrid.bcc(4))
-    assert g.grid().num_vertices == dmtet.TetGrid.bcc(4).num_vertices
+    assert g.tet_grid.num_vertices == dmtet.TetGrid.bcc(4).num_vertices
 
 
 def test_bad_latents_and_points(gen, ws):
@@ -203,7 +203,7 @@ def test_style_mixing(gen):
 def test_float64_grid_is_used_in_the_parameters_dtype():
     grid = dmtet.TetGrid.bcc(4).to(dtype=torch.float64)
     g = Generator(CFG, grid=grid)
-    assert g.grid().vertices.dtype == torch.float32
+    assert g.tet_grid.vertices.dtype == torch.float32
     ws = g.map_latents(torch.randn(1, CFG.z_dim), torch.randn(1, CFG.z_dim))
     geo = g.grid_geometry(g.triplanes(ws), ws)
     assert all(m.vertices.dtype == torch.float32 for m in g.meshes(geo))
@@ -211,6 +211,23 @@ def test_float64_grid_is_used_in_the_parameters_dtype():
 
 def test_grid_is_not_part_of_the_state(gen):
     keys = list(gen.state_dict())
-    gen.grid()
+    assert gen.tet_grid.num_vertices > 0
     assert list(gen.state_dict()) == keys
     assert not any("grid" in k or "tets" in k for k in keys)
+
+
+def test_grid_is_explicit_state_that_follows_the_module():
+    g = Generator(CFG)  # no grid given: the config's BCC grid, built by the constructor
+    ref = dmtet.TetGrid.bcc(CFG.grid_resolution, scale=CFG.dmtet_scale)
+    assert torch.equal(g.tet_grid.vertices, ref.vertices) and torch.equal(g.tet_grid.tets, ref.tets)
+    g.double()
+    assert g.tet_grid.vertices.dtype == torch.float64 and g.tet_grid.tets.dtype == torch.int64
+    torch.testing.assert_close(g.tet_grid.vertices, ref.vertices.double())
+    g.float()
+    assert g.tet_grid.vertices.dtype == torch.float32
+    small = dmtet.TetGrid.bcc(3, scale=CFG.dmtet_scale)
+    g.set_grid(small)
+    assert g.tet_grid.num_vertices == small.num_vertices
+    with pytest.raises(ValueError, match="grid"):
+        g.set_grid(dmtet.TetGrid.bcc(3, scale=2.0 * CFG.dmtet_scale))
+    assert g.tet_grid.num_vertices == small.num_vertices  # a rejected grid changes nothing

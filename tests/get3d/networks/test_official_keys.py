@@ -81,7 +81,7 @@ def test_discriminator_matches_official_key_list():
 @pytest.mark.parametrize("category,scale", [("car", 1.0), ("chair", 0.8)])
 def test_official_presets(category, scale):
     cfg = GeneratorConfig.official(category)
-    assert cfg.dmtet_scale == scale and cfg.triplane_resolution == 256 and cfg.tet_res == 90
+    assert cfg.dmtet_scale == scale and cfg.triplane_resolution == 256 and cfg.deformation_divisor == 90
     with pytest.raises(ValueError, match="category"):
         GeneratorConfig.official("boat")
 

@@ -74,7 +74,7 @@ def test_gradients_reach_geometry_only_through_the_silhouette(setup):
     geo = g.grid_geometry(planes, ws)
     sdf = geo.sdf.detach().requires_grad_()
     deform = geo.deformation.detach().requires_grad_()
-    leaf = GridGeometry(sdf, deform, g.grid().vertices + deform, geo.sdf_reg, geo.empty)
+    leaf = GridGeometry(sdf, deform, g.tet_grid.vertices + deform, geo.sdf_reg, geo.empty)
     out = g.render_geometry(planes, ws, leaf, cams)
     (g_sdf, g_def) = torch.autograd.grad(out.rgb.sum(), [sdf, deform], retain_graph=True, allow_unused=True)
     assert (g_sdf is None or g_sdf.abs().max() == 0) and (g_def is None or g_def.abs().max() == 0)

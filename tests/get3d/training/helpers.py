@@ -32,7 +32,7 @@ def tiny_overrides(cache_dir: Path) -> list[str]:
         "generator.channel_max=8",
         "generator.mlp_hidden=8",
         "generator.feat_channels=4",
-        "generator.tet_res=4",
+        "generator.deformation_divisor=4",
         "generator.grid_resolution=4",
         "generator.image_resolution=16",
         "discriminator.image_resolution=16",

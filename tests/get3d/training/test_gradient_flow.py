@@ -28,7 +28,7 @@ def nets():
         channel_max=8,
         mlp_hidden=8,
         feat_channels=4,
-        tet_res=6,
+        deformation_divisor=6,
         grid_resolution=6,
         image_resolution=16,
     )
