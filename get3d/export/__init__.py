@@ -9,7 +9,7 @@ from .cleanup import CleanupReport, cleanup_mesh
 from .glb import glb_bytes, write_glb
 from .images import image_grid, to_uint8, write_gif, write_png
 from .material import Material
-from .mesh import TexturedMesh, vertex_normals
+from .mesh import TexturedMesh
 from .obj import obj_paths, write_obj
 from .textured import generator_color_fn, save_textured_mesh, texture_mesh
 from .unwrap import UVLayout, decimate_clustering, unwrap
@@ -32,7 +32,6 @@ __all__ = [
     "texture_mesh",
     "to_uint8",
     "unwrap",
-    "vertex_normals",
     "write_gif",
     "write_glb",
     "write_obj",

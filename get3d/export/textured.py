@@ -15,10 +15,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from render.normals import vertex_normals
+
 from .bake import bake_texture
 from .glb import write_glb
 from .material import Material
-from .mesh import TexturedMesh, vertex_normals
+from .mesh import TexturedMesh
 from .obj import write_obj
 from .unwrap import unwrap
 
@@ -72,7 +74,7 @@ def texture_mesh(
     return TexturedMesh(
         vertices=layout.vertices,
         faces=layout.faces,
-        normals=vertex_normals(layout.vertices, layout.faces),
+        normals=vertex_normals(layout.vertices, layout.faces, fallback=(0.0, 1.0, 0.0)),
         uvs=layout.uvs,
         uv_faces=layout.uv_faces,
         uv_vertex=layout.uv_vertex,
