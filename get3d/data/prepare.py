@@ -55,6 +55,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from get3d.export.images import to_uint8
 from render import interpolate, texture
 from render.camera import Cameras, world_to_blender
 from render.mesh import NormalMode, render_mesh
@@ -257,8 +258,7 @@ def render_views(
                 alpha > 0, premultiplied / alpha.clamp_min(1e-8), torch.zeros_like(premultiplied)
             )
             mask = alpha
-        rgba = torch.cat([rgb, mask], dim=1).permute(0, 2, 3, 1)
-        images.append(torch.round(rgba.clamp(0, 1) * 255).to(torch.uint8).numpy())
+        images.append(to_uint8(torch.cat([rgb, mask], dim=1), (0.0, 1.0)))  # [b, H, W, 4]
     return np.concatenate(images)
 
 

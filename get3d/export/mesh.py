@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .images import to_uint8
+
 __all__ = ["TexturedMesh"]
 
 
@@ -86,5 +88,4 @@ class TexturedMesh:
 
     def texture_image_uint8(self) -> Tensor:
         """The texture as ``[H, W, 3]`` uint8 in **image order** (row 0 at the top, v = 1)."""
-        img = (self.texture.detach().clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)
-        return img.flip(-2).permute(1, 2, 0).contiguous().cpu()
+        return torch.from_numpy(to_uint8(self.texture.flip(-2), (0.0, 1.0))).contiguous()

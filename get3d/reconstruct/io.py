@@ -25,6 +25,7 @@ from PIL import Image
 
 from get3d.atomic import atomic_files
 from get3d.export import save_textured_mesh, texture_mesh
+from get3d.export.images import to_uint8
 from get3d.metrics import sided_distance
 
 from .fit import ReconstructResult, render_result
@@ -96,12 +97,6 @@ def write_obj(
     return path
 
 
-def _to_uint8(images: torch.Tensor) -> np.ndarray:
-    """[B, 3, H, W] in [-1, 1] -> uint8 [B, H, W, 3]."""
-    x = ((images.detach().cpu().to(torch.float32) + 1.0) * 127.5).round().clamp(0, 255)
-    return x.to(torch.uint8).permute(0, 2, 3, 1).numpy()
-
-
 def comparison_image(targets: torch.Tensor, results: torch.Tensor, max_views: int = 8) -> np.ndarray:
     """Targets (top row) above results (bottom row), up to ``max_views`` columns.
 
@@ -120,8 +115,8 @@ def comparison_image(targets: torch.Tensor, results: torch.Tensor, max_views: in
     if isinstance(max_views, bool) or not isinstance(max_views, int) or max_views < 1:
         raise ValueError(f"max_views: expected a positive int, got {max_views!r}")
     n = min(targets.shape[0], max_views)
-    top = np.concatenate(list(_to_uint8(targets[:n])), axis=1)
-    bottom = np.concatenate(list(_to_uint8(results[:n])), axis=1)
+    top = np.concatenate(list(to_uint8(targets[:n])), axis=1)
+    bottom = np.concatenate(list(to_uint8(results[:n])), axis=1)
     return np.concatenate([top, bottom], axis=0)
 
 
