@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 import trimesh
 from PIL import Image
+
+from dmtet.box import box_center_extent
 
 __all__ = [
     "DEFAULT_GREY",
@@ -233,11 +236,8 @@ def normalize(mesh: SourceMesh, size: float, recenter: bool = True) -> tuple[Sou
     """
     if not (isinstance(size, int | float) and math.isfinite(size) and size > 0):
         raise ValueError(f"size: expected a positive number, got {size!r}")
-    lo, hi = mesh.bounds
-    extent = float((hi - lo).max())
-    if extent <= 0:
-        raise ValueError("mesh: expected a mesh with non-zero extent, got all vertices at one point")
-    center = (lo + hi) / 2 if recenter else np.zeros(3)
+    box_center, extent = box_center_extent(torch.from_numpy(mesh.vertices[np.unique(mesh.faces)]), "mesh")
+    center = box_center.numpy() if recenter else np.zeros(3)
     factor = size / extent
     vertices = (mesh.vertices - center) * factor
     result = SourceMesh(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from dmtet.box import box_center_extent
 from get3d.metrics import sample_points, sided_distance
 from get3d.metrics.pointcloud import face_areas
 
@@ -89,11 +90,6 @@ def sample_surface(
     return points.to(device=vertices.device, dtype=vertices.dtype)
 
 
-def _unit_box(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    lo, hi = points.min(0).values, points.max(0).values
-    return (lo + hi) / 2, (hi - lo).max().clamp_min(1e-12)
-
-
 def mesh_chamfer(
     vertices: torch.Tensor,
     faces: torch.Tensor,
@@ -117,9 +113,9 @@ def mesh_chamfer(
     generator = torch.Generator().manual_seed(seed)
     a = sample_surface(vertices, faces, points, generator=generator).to(torch.float64)
     b = sample_surface(gt_vertices, gt_faces, points, generator=generator).to(torch.float64).to(a.device)
-    gt_centre, gt_size = _unit_box(gt_vertices.detach().to(a)[torch.unique(gt_faces)])
+    gt_centre, gt_size = box_center_extent(gt_vertices.detach().to(a)[torch.unique(gt_faces)], "gt_vertices")
     if separate:
-        centre, size = _unit_box(vertices.detach().to(a)[torch.unique(faces)])
+        centre, size = box_center_extent(vertices.detach().to(a)[torch.unique(faces)], "vertices")
         a = (a - centre) / size
     else:
         a = (a - gt_centre) / gt_size
