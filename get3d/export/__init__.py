@@ -10,7 +10,7 @@ from .glb import glb_bytes, write_glb
 from .images import image_grid, to_uint8, write_gif, write_png
 from .material import Material
 from .mesh import TexturedMesh
-from .obj import obj_paths, write_obj
+from .obj import obj_paths, write_obj, write_untextured_obj
 from .textured import generator_color_fn, save_textured_mesh, texture_mesh
 from .unwrap import UVLayout, decimate_clustering, unwrap
 
@@ -36,4 +36,5 @@ __all__ = [
     "write_glb",
     "write_obj",
     "write_png",
+    "write_untextured_obj",
 ]

@@ -22,7 +22,7 @@ from .fit import (
     render_surface,
 )
 from .init import sphere_sdf, visual_hull_sdf
-from .io import ResultFiles, comparison_image, write_comparison, write_obj, write_result, write_textured
+from .io import ResultFiles, comparison_image, write_comparison, write_result, write_textured
 from .losses import empty_surface_loss, laplacian_smoothness, rgb_loss, silhouette_loss
 from .metrics import ChamferResult, chamfer_distance, mesh_chamfer, sample_surface, silhouette_iou
 from .model import ColorMLP, GridColors, TetField, surface_attributes
@@ -67,7 +67,6 @@ __all__ = [
     "views_from_mesh",
     "visual_hull_sdf",
     "write_comparison",
-    "write_obj",
     "write_result",
     "write_textured",
 ]
