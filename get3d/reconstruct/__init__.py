@@ -24,7 +24,7 @@ from .fit import (
 from .init import sphere_sdf, visual_hull_sdf
 from .io import ResultFiles, comparison_image, write_comparison, write_result, write_textured
 from .losses import empty_surface_loss, laplacian_smoothness, rgb_loss, silhouette_loss
-from .metrics import ChamferResult, chamfer_distance, mesh_chamfer, sample_surface, silhouette_iou
+from .metrics import ChamferResult, mesh_chamfer, sample_surface, silhouette_iou
 from .model import ColorMLP, GridColors, TetField, surface_attributes
 from .upsample import PointLocation, interpolate_field, locate_points, upsample_field
 from .views import Views, load_views, render_target_views, views_from_mesh
@@ -45,7 +45,6 @@ __all__ = [
     "SurfaceRender",
     "TetField",
     "Views",
-    "chamfer_distance",
     "comparison_image",
     "empty_surface_loss",
     "interpolate_field",
