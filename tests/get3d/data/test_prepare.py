@@ -173,11 +173,11 @@ def test_supersampling_softens_only_the_edges(tmp_path):
 
 
 def load_mesh_box():
-    from get3d.data.meshes import Material, SourceMesh
+    from get3d.data.meshes import SourceMaterial, SourceMesh
 
     box = trimesh.creation.box(extents=(0.5, 0.5, 0.5))
     return SourceMesh(
-        np.asarray(box.vertices), np.asarray(box.faces), np.zeros(12, np.int64), (Material(np.ones(3)),)
+        np.asarray(box.vertices), np.asarray(box.faces), np.zeros(12, np.int64), (SourceMaterial(np.ones(3)),)
     )
 
 
