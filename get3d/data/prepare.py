@@ -78,7 +78,7 @@ __all__ = [
     "PrepareReport",
     "prepare_dataset",
     "prepare_shape",
-    "render_views",
+    "render_source_mesh",
     "sample_view_angles",
     "write_dataset_splits",
 ]
@@ -202,7 +202,7 @@ def _albedo(mesh: SourceMesh, face_id: torch.Tensor, rast: torch.Tensor, tri: to
     return albedo.clamp(0, 1) * covered[..., None]
 
 
-def render_views(
+def render_source_mesh(
     mesh: SourceMesh, rotation_deg: np.ndarray, elevation_deg: np.ndarray, config: PrepareConfig
 ) -> np.ndarray:
     """Render ``mesh`` (already normalised) from GET3D cameras given in the Blender script's angles.
@@ -324,7 +324,7 @@ def prepare_shape(mesh_path: str | Path, shape_id: str, out_root: str | Path, co
         return False
     mesh, norm = normalize(load_mesh(mesh_path), config.scale, config.recenter)
     rotation, elevation = sample_view_angles(shape_id, config)
-    rgba = render_views(mesh, rotation, elevation, config)
+    rgba = render_source_mesh(mesh, rotation, elevation, config)
 
     tmp = out_root / _TMP / config.synset / f"{shape_id}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     try:
