@@ -357,9 +357,9 @@ def _interpolate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
 
 
 def _export(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from get3d.export import cleanup_mesh, generator_color_fn, save_textured_mesh, texture_mesh
+    from get3d.export import cleanup_mesh, save_textured_mesh, texture_mesh
     from get3d.networks import Latents
-    from get3d.sampling import sample_latents
+    from get3d.sampling import generator_color_fn, sample_latents
 
     suffix = Path(args.out).suffix.lower()
     if suffix not in (".glb", ".obj"):

@@ -11,7 +11,7 @@ from .images import image_grid, to_uint8, write_gif, write_png
 from .material import Material
 from .mesh import TexturedMesh
 from .obj import obj_paths, write_obj, write_untextured_obj
-from .textured import generator_color_fn, save_textured_mesh, texture_mesh
+from .textured import save_textured_mesh, texture_mesh
 from .unwrap import UVLayout, decimate_clustering, unwrap
 
 __all__ = [
@@ -24,7 +24,6 @@ __all__ = [
     "bake_texture",
     "cleanup_mesh",
     "decimate_clustering",
-    "generator_color_fn",
     "glb_bytes",
     "image_grid",
     "obj_paths",
