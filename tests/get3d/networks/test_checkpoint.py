@@ -10,9 +10,9 @@ from get3d.networks import (
     DiscriminatorConfig,
     Generator,
     GeneratorConfig,
-    OfficialNetworks,
     load_official_checkpoint,
 )
+from get3d.networks.checkpoint import OfficialNetworks
 
 GCFG = GeneratorConfig.tiny()
 DCFG = DiscriminatorConfig.tiny()

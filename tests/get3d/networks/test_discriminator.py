@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from get3d.networks import Discriminator, DiscriminatorConfig, DiscriminatorLogits, encode_camera
+from get3d.networks.config import DiscriminatorConfig
+from get3d.networks.discriminator import Discriminator, DiscriminatorLogits, encode_camera
 from get3d.networks.fir import downsample2d
 
 
