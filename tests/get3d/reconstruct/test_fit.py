@@ -18,11 +18,11 @@ from get3d.reconstruct import (
     mesh_chamfer,
     reconstruct,
     render_result,
-    render_surface,
-    render_target_views,
     silhouette_iou,
 )
+from get3d.reconstruct.fit import render_surface
 from get3d.reconstruct.io import write_result, write_textured
+from get3d.reconstruct.views import render_target_views
 from render import sample_cameras
 
 TINY = ReconstructConfig(
