@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 import dmtet
-from get3d.export.obj import write_untextured_obj
+from get3d.export import write_untextured_obj
 
 Field = Callable[[torch.Tensor], torch.Tensor]
 

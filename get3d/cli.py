@@ -229,7 +229,8 @@ def _sample(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     import torch
     from tqdm.auto import tqdm
 
-    from get3d.export import atomic_files, image_grid, save_textured_mesh, write_gif, write_png
+    from get3d.atomic import atomic_files
+    from get3d.export import image_grid, save_textured_mesh, write_gif, write_png
     from get3d.sampling import render_turntable, sample_latents, textured_mesh_of
     from render.camera import SNAPSHOT_VIEW
 

@@ -7,8 +7,9 @@ import pytest
 import torch
 from scipy import ndimage
 
-from get3d.export import bake_texture, decimate_clustering, texture_mesh, unwrap
-from get3d.export.bake import dilate_texture
+from get3d.export import texture_mesh
+from get3d.export.bake import bake_texture, dilate_texture
+from get3d.export.unwrap import decimate_clustering, unwrap
 from render.normals import vertex_normals
 from render.uv import pad_texture
 
