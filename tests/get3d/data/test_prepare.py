@@ -11,8 +11,8 @@ import torch
 import trimesh
 from PIL import Image
 
-from get3d.data import Layout, MultiviewDataset, validate_dataset
-from get3d.data.layout import read_split
+from get3d.data import MultiviewDataset, validate_dataset
+from get3d.data.layout import Layout, read_split
 from get3d.data.meshes import load_mesh, normalize
 from get3d.data.prepare import (
     PrepareConfig,
