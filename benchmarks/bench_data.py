@@ -16,7 +16,7 @@ import torch
 
 from get3d.data.builtin import CATEGORY_SCALE, ProceduralDatasetConfig, build_procedural_dataset
 from get3d.data.meshes import load_mesh, normalize
-from get3d.data.prepare import PrepareConfig, render_views, sample_view_angles
+from get3d.data.prepare import PrepareConfig, render_source_mesh, sample_view_angles
 from get3d.data.procedural import generate_shape, write_shape
 
 
@@ -53,7 +53,8 @@ def main() -> None:
             rotation, elevation = sample_view_angles(category, config)
             row.append(
                 _median_seconds(
-                    lambda m=mesh, r=rotation, e=elevation, c=config: render_views(m, r, e, c), args.repeats
+                    lambda m=mesh, r=rotation, e=elevation, c=config: render_source_mesh(m, r, e, c),
+                    args.repeats,
                 )
             )
         print(f"  {category:8s} {len(mesh.faces):6d} " + " ".join(f"{t:10.2f}" for t in row))

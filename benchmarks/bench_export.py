@@ -26,9 +26,9 @@ import time
 
 import torch
 
-from get3d.export import generator_color_fn, texture_mesh, write_glb
+from get3d.export import texture_mesh, write_glb
 from get3d.networks import Generator, GeneratorConfig, Latents
-from get3d.sampling import prepare_generator, sample_latents
+from get3d.sampling import generator_color_fn, prepare_generator, sample_latents
 
 STAGES = ("sample", "unwrap+bake", "write glb", "total")
 

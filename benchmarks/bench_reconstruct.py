@@ -41,12 +41,12 @@ from get3d.reconstruct import (
     mesh_chamfer,
     reconstruct,
     render_result,
-    render_surface,
     silhouette_iou,
-    visual_hull_sdf,
-    write_comparison,
     write_result,
 )
+from get3d.reconstruct.fit import render_surface
+from get3d.reconstruct.init import visual_hull_sdf
+from get3d.reconstruct.io import write_comparison
 
 
 def _ints(text: str) -> tuple[int, ...]:

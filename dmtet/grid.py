@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ._validate import check_finite, check_float, check_index, check_index_range
+from .box import box_center_extent
 from .lattice import bcc_lattice, cube_lattice
 from .tables import TET_EDGES
 
@@ -92,11 +93,8 @@ class TetGrid:
             )
         tets = tets.to(torch.int64)
         check_index_range("tets", tets, vertices.shape[0], "vertices")
-        lo, hi = vertices.min(dim=0).values, vertices.max(dim=0).values
-        extent = float((hi - lo).max())
-        if extent <= 0:
-            raise ValueError("vertices: expected a grid with non-zero extent, got all vertices equal")
-        vertices = (vertices - (lo + hi) / 2) / extent * scale
+        center, extent = box_center_extent(vertices, "vertices")
+        vertices = (vertices - center) / extent * scale
         edges, tet_edges = tet_edge_topology(tets, vertices.shape[0])
         vmin, vmax = vertices.min(), vertices.max()
         on_boundary = ((vertices == vmin) | (vertices == vmax)).any(dim=-1)

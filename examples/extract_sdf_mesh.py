@@ -9,14 +9,13 @@ Runs on CPU in a second or two at the default resolution.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 import dmtet
+from get3d.export import write_untextured_obj
 
 Field = Callable[[torch.Tensor], torch.Tensor]
 
@@ -51,20 +50,6 @@ def table(p: torch.Tensor) -> torch.Tensor:
 SHAPES: dict[str, Field] = {"sphere": sphere, "torus": torus, "table": table}
 
 
-def write_obj(path: Path, vertices: torch.Tensor, faces: torch.Tensor) -> None:
-    """Write a triangle mesh as OBJ (1-based ids), atomically: temp file, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write("# written by isogen3d examples/extract_sdf_mesh.py\n")
-            f.writelines(f"v {x:.6f} {y:.6f} {z:.6f}\n" for x, y, z in vertices.tolist())
-            f.writelines(f"f {a + 1} {b + 1} {c + 1}\n" for a, b, c in faces.tolist())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -83,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"grid: {grid}")
     for name, mesh in zip(SHAPES, meshes, strict=True):
         path = args.out / f"{name}.obj"
-        write_obj(path, mesh.vertices, mesh.faces)
+        write_untextured_obj(path, mesh.vertices, mesh.faces)  # atomic, 1-based faces
         v = mesh.vertices.double()[mesh.faces]
         volume = float((v[:, 0] * torch.linalg.cross(v[:, 1], v[:, 2])).sum() / 6)
         print(

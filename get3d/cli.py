@@ -233,7 +233,8 @@ def _sample(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     import torch
     from tqdm.auto import tqdm
 
-    from get3d.export import atomic_files, image_grid, save_textured_mesh, write_gif, write_png
+    from get3d.atomic import atomic_files
+    from get3d.export import image_grid, save_textured_mesh, write_gif, write_png
     from get3d.sampling import render_turntable, sample_latents, textured_mesh_of
     from render.camera import SNAPSHOT_VIEW
 
@@ -361,9 +362,9 @@ def _interpolate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
 
 
 def _export(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from get3d.export import cleanup_mesh, generator_color_fn, save_textured_mesh, texture_mesh
+    from get3d.export import cleanup_mesh, save_textured_mesh, texture_mesh
     from get3d.networks import Latents
-    from get3d.sampling import sample_latents
+    from get3d.sampling import generator_color_fn, sample_latents
 
     suffix = Path(args.out).suffix.lower()
     if suffix not in (".glb", ".obj"):

@@ -12,25 +12,30 @@ Typical use::
     lat = sample_latents(G, 4, geo_seed=0, tex_seed=1, psi=0.7)
     views = render_turntable(G, lat.ws, n_views=24, resolution=256)   # [4, 24, 3, H, W]
     export_sample(G, lat.ws, 0, "shape0.glb", texture_size=1024)
+
+:func:`generator_color_fn` turns one sample into the colour field that :func:`get3d.export.texture_mesh`
+bakes (what :func:`textured_mesh_of` does).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-from get3d.export import Material, TexturedMesh, generator_color_fn, save_textured_mesh, texture_mesh
+from get3d.export import Material, TexturedMesh, save_textured_mesh, texture_mesh
 from get3d.networks import Generator, Latents, load_generator
+from get3d.networks.outputs import Triplanes
 from render.camera import Cameras, visualization_cameras
 
 __all__ = [
     "LatentSample",
     "export_sample",
+    "generator_color_fn",
     "load_generator",
     "prepare_generator",
     "render_turntable",
@@ -168,6 +173,37 @@ def render_views(
                 rgb = rgb * res.mask + background * (1.0 - res.mask)
             out.append(rgb)
     return torch.stack(out)
+
+
+def generator_color_fn(
+    G: Generator, ws: Latents, index: int = 0, *, planes: Triplanes | None = None
+) -> Callable[[Tensor], Tensor]:
+    """The texture field of sample ``index`` of ``ws`` as a ``[P, 3] -> [P, 3]`` function.
+
+    The triplanes are computed once (or passed as ``planes``: the :class:`Triplanes` of ``ws``,
+    batch ``B``, when the caller already has them, which saves the most expensive step of the
+    official model); each call queries the texture head and the final ToRGB (about [-1, 1]) at
+    world points ``[P, 3]`` without gradients.
+    """
+    if not isinstance(ws, Latents):
+        raise TypeError(f"ws: expected Latents, got {type(ws).__name__}")
+    if not 0 <= index < ws.batch_size:
+        raise ValueError(f"index: expected 0 <= index < {ws.batch_size}, got {index}")
+    one = _select(ws, index)
+    if planes is None:
+        with torch.no_grad():
+            mine = G.triplanes(one)
+    elif isinstance(planes, Triplanes) and planes.texture.shape[0] == ws.batch_size:
+        mine = Triplanes(planes.geometry[index : index + 1], planes.texture[index : index + 1])
+    else:
+        raise ValueError(f"planes: expected the Triplanes of ws (batch {ws.batch_size}) or None")
+
+    def color_fn(points: Tensor) -> Tensor:
+        with torch.no_grad():
+            pts = points.to(mine.texture.dtype)
+            return G.query_rgb(mine, one, pts[None])[0]
+
+    return color_fn
 
 
 def textured_mesh_of(

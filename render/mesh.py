@@ -29,6 +29,7 @@ from torch import Tensor
 from render import ops
 from render.backend import Backend, NvdiffrastRasterContext, RasterContext, TorchRasterContext, make_context
 from render.camera import Cameras
+from render.normals import face_normals, safe_normalize, vertex_normals
 
 __all__ = ["MeshRender", "NormalMode", "render_mesh"]
 
@@ -143,32 +144,6 @@ def _interp_backend(ctx: RasterContext) -> Backend | TorchRasterContext:
 def _backend_of(ctx: RasterContext) -> Backend:
     """The backend the context-free ops must use so that they match the rasterizer."""
     return Backend.NVDIFFRAST if isinstance(ctx, NvdiffrastRasterContext) else Backend.TORCH
-
-
-# --------------------------------------------------------------------------------------------
-# Geometry helpers
-# --------------------------------------------------------------------------------------------
-
-
-def _face_normals(verts: Tensor, faces: Tensor) -> Tensor:
-    """Unnormalised face normals (twice the area) ``[..., F, 3]`` for verts ``[..., V, 3]``."""
-    v0 = verts[..., faces[:, 0], :]
-    v1 = verts[..., faces[:, 1], :]
-    v2 = verts[..., faces[:, 2], :]
-    return torch.linalg.cross(v1 - v0, v2 - v0, dim=-1)
-
-
-def _vertex_normals(verts: Tensor, faces: Tensor) -> Tensor:
-    """Area-weighted unit vertex normals ``[..., V, 3]`` (0 for unreferenced vertices)."""
-    fn = _face_normals(verts, faces)  # [..., F, 3]
-    vn = torch.zeros_like(verts)
-    for k in range(3):
-        vn = vn.index_add(-2, faces[:, k], fn)
-    return _safe_normalize(vn)
-
-
-def _safe_normalize(v: Tensor) -> Tensor:
-    return v / v.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(v.dtype).tiny ** 0.5)
 
 
 def _empty_render(
@@ -332,7 +307,7 @@ def _render_instanced(
     world = verts if verts.dim() == 3 else verts.unsqueeze(0).expand(batch, -1, -1)
     attrs = [world, -cam[..., 2:3]]
     if normal_mode is NormalMode.VERTEX:
-        attrs.append(_vertex_normals(world, faces))
+        attrs.append(vertex_normals(world, faces))
     interp, _ = ops.interpolate(
         torch.cat(attrs, dim=-1).contiguous(), rast, tri, backend=_interp_backend(context)
     )
@@ -340,9 +315,9 @@ def _render_instanced(
     face_id = rast[..., 3].round().to(torch.int64) - 1  # [B, H, W], -1 = background
     pixel_normals = None
     if normal_mode is NormalMode.VERTEX:
-        pixel_normals = _safe_normalize(interp[..., 4:7])
+        pixel_normals = safe_normalize(interp[..., 4:7])
     elif normal_mode is NormalMode.FACE:
-        fn = _safe_normalize(_face_normals(verts, faces))  # [F, 3] or [B, F, 3]
+        fn = safe_normalize(face_normals(verts, faces))  # [F, 3] or [B, F, 3]
         idx = face_id.clamp_min(0)
         if fn.dim() == 2:
             pixel_normals = fn[idx]
@@ -385,7 +360,7 @@ def _render_ranges(
 
     attrs = [world, -cam[:, 2:3]]
     if normal_mode is NormalMode.VERTEX:
-        attrs.append(_vertex_normals(world, tri64))
+        attrs.append(vertex_normals(world, tri64))
     interp, _ = ops.interpolate(
         torch.cat(attrs, dim=-1).contiguous(), rast, tri, backend=_interp_backend(context)
     )
@@ -395,8 +370,8 @@ def _render_ranges(
     face_id = torch.where(global_id >= 0, local, torch.full_like(global_id, -1))
     pixel_normals = None
     if normal_mode is NormalMode.VERTEX:
-        pixel_normals = _safe_normalize(interp[..., 4:7])
+        pixel_normals = safe_normalize(interp[..., 4:7])
     elif normal_mode is NormalMode.FACE:
-        fn = _safe_normalize(_face_normals(world, tri64))  # [ΣF, 3]
+        fn = safe_normalize(face_normals(world, tri64))  # [ΣF, 3]
         pixel_normals = fn[global_id.clamp_min(0)]
     return _finish(rast, interp, face_id, pixel_normals, clip, tri, context, antialias)

@@ -10,37 +10,33 @@
 * :mod:`get3d.data.layout` (paths, split files) and :mod:`get3d.data.cameras` (GET3D angle files,
   transforms.json) hold the on-disk conventions.
 
+The package exports what a user calls; result and item types (``MultiviewSample``,
+``ValidationReport``, ``ProceduralDataset``), single-view loading and the camera conventions are
+imported from their modules.
+
 Command line: ``python -m get3d.data {validate,prepare,procedural,split,preview} --help``.
 """
 
-from .builtin import ProceduralDataset, ProceduralDatasetConfig, procedural_dataset
-from .cameras import WorldUp, camera_condition
-from .dataset import MultiviewDataset, MultiviewSample, load_view
-from .layout import SYNSETS, Layout, make_splits, read_split, write_splits
+from .builtin import ProceduralDatasetConfig, procedural_dataset
+from .cameras import WorldUp
+from .dataset import MultiviewDataset
+from .layout import make_splits, read_split, write_splits
 from .meshes import load_mesh
 from .prepare import PrepareConfig, prepare_dataset
 from .preview import contact_sheet
 from .procedural import Category, generate_shape
-from .validate import DatasetError, Problem, ValidationReport, validate_dataset
+from .validate import DatasetError, validate_dataset
 
 __all__ = [
-    "SYNSETS",
     "Category",
     "DatasetError",
-    "Layout",
     "MultiviewDataset",
-    "MultiviewSample",
     "PrepareConfig",
-    "Problem",
-    "ProceduralDataset",
     "ProceduralDatasetConfig",
-    "ValidationReport",
     "WorldUp",
-    "camera_condition",
     "contact_sheet",
     "generate_shape",
     "load_mesh",
-    "load_view",
     "make_splits",
     "prepare_dataset",
     "procedural_dataset",

@@ -22,14 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 import trimesh
 from PIL import Image
+
+from dmtet.box import box_center_extent
 
 __all__ = [
     "DEFAULT_GREY",
     "MESH_SUFFIXES",
-    "Material",
     "Normalization",
+    "SourceMaterial",
     "SourceMesh",
     "find_meshes",
     "load_mesh",
@@ -43,8 +46,9 @@ DEFAULT_GREY = (0.7, 0.7, 0.7)
 
 
 @dataclass(frozen=True, eq=False)
-class Material:
-    """A flat colour times an optional texture map.
+class SourceMaterial:
+    """A source mesh's material as the renderer of ``prepare`` uses it: a flat colour times an
+    optional texture map (not the exporters' :class:`get3d.export.Material`).
 
     Attributes:
         base_color: float64 ``[3]`` RGB in [0, 1].
@@ -63,7 +67,7 @@ class SourceMesh:
         vertices: float64 ``[V, 3]``.
         faces: int64 ``[F, 3]``.
         face_material: int64 ``[F]`` index into ``materials``.
-        materials: one :class:`Material` per index.
+        materials: one :class:`SourceMaterial` per index.
         uvs: float64 ``[V, 2]`` texture coordinates (v up), or None when no material has a texture.
         vertex_colors: float64 ``[V, 3]`` in [0, 1], or None (= white).
     """
@@ -71,7 +75,7 @@ class SourceMesh:
     vertices: np.ndarray
     faces: np.ndarray
     face_material: np.ndarray
-    materials: tuple[Material, ...]
+    materials: tuple[SourceMaterial, ...]
     uvs: np.ndarray | None = None
     vertex_colors: np.ndarray | None = None
 
@@ -130,23 +134,24 @@ def _rgb(color: object) -> np.ndarray:
     return values.ravel()[:3].astype(np.float64) / scale
 
 
-def _material_of(material: object) -> Material:
+def _material_of(material: object) -> SourceMaterial:
     if isinstance(material, trimesh.visual.material.PBRMaterial):
         factor = material.baseColorFactor
         base = np.ones(3) if factor is None else _rgb(factor)
-        return Material(base, _image_array(material.baseColorTexture))
+        return SourceMaterial(base, _image_array(material.baseColorTexture))
     if isinstance(material, trimesh.visual.material.SimpleMaterial):
         image = _image_array(material.image)
         # OBJ/MTL: like Blender's importer (which rendered GET3D's data), a map_Kd replaces Kd.
         if image is not None:
-            return Material(np.ones(3), image)
-        return Material(_rgb(material.diffuse) if material.diffuse is not None else np.array(DEFAULT_GREY))
-    return Material(np.array(DEFAULT_GREY))
+            return SourceMaterial(np.ones(3), image)
+        diffuse = material.diffuse
+        return SourceMaterial(_rgb(diffuse) if diffuse is not None else np.array(DEFAULT_GREY))
+    return SourceMaterial(np.array(DEFAULT_GREY))
 
 
 def _pieces(
     geometry: trimesh.Trimesh,
-) -> tuple[np.ndarray, np.ndarray, Material, np.ndarray | None, np.ndarray | None]:
+) -> tuple[np.ndarray, np.ndarray, SourceMaterial, np.ndarray | None, np.ndarray | None]:
     """``(vertices, faces, material, uvs, vertex_colors)`` of one geometry."""
     vertices, faces = np.asarray(geometry.vertices, np.float64), np.asarray(geometry.faces, np.int64)
     visual = geometry.visual
@@ -155,23 +160,23 @@ def _pieces(
         material = _material_of(visual.material)
         uv = None if visual.uv is None else np.asarray(visual.uv, np.float64)
         if material.texture is not None and (uv is None or len(uv) != len(vertices)):
-            material = Material(material.base_color)  # a texture without UVs cannot be applied
+            material = SourceMaterial(material.base_color)  # a texture without UVs cannot be applied
             uv = None
         return vertices, faces, material, uv if material.texture is not None else None, None
     if kind == "vertex":
         colors = np.asarray(visual.vertex_colors, np.float64)[:, :3] / 255.0
-        return vertices, faces, Material(np.ones(3)), None, colors
+        return vertices, faces, SourceMaterial(np.ones(3)), None, colors
     if kind == "face":
         colors = np.asarray(visual.face_colors, np.float64)[:, :3] / 255.0
         split = vertices[faces].reshape(-1, 3)
         return (
             split,
             np.arange(len(split)).reshape(-1, 3),
-            Material(np.ones(3)),
+            SourceMaterial(np.ones(3)),
             None,
             np.repeat(colors, 3, axis=0),
         )
-    return vertices, faces, Material(np.array(DEFAULT_GREY)), None, None
+    return vertices, faces, SourceMaterial(np.array(DEFAULT_GREY)), None, None
 
 
 def load_mesh(path: str | Path) -> SourceMesh:
@@ -233,11 +238,8 @@ def normalize(mesh: SourceMesh, size: float, recenter: bool = True) -> tuple[Sou
     """
     if not (isinstance(size, int | float) and math.isfinite(size) and size > 0):
         raise ValueError(f"size: expected a positive number, got {size!r}")
-    lo, hi = mesh.bounds
-    extent = float((hi - lo).max())
-    if extent <= 0:
-        raise ValueError("mesh: expected a mesh with non-zero extent, got all vertices at one point")
-    center = (lo + hi) / 2 if recenter else np.zeros(3)
+    box_center, extent = box_center_extent(torch.from_numpy(mesh.vertices[np.unique(mesh.faces)]), "mesh")
+    center = box_center.numpy() if recenter else np.zeros(3)
     factor = size / extent
     vertices = (mesh.vertices - center) * factor
     result = SourceMesh(

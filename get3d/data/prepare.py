@@ -55,6 +55,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from get3d.export.images import to_uint8
 from render import interpolate, texture
 from render.camera import Cameras, world_to_blender
 from render.mesh import NormalMode, render_mesh
@@ -77,7 +78,7 @@ __all__ = [
     "PrepareReport",
     "prepare_dataset",
     "prepare_shape",
-    "render_views",
+    "render_source_mesh",
     "sample_view_angles",
     "write_dataset_splits",
 ]
@@ -201,7 +202,7 @@ def _albedo(mesh: SourceMesh, face_id: torch.Tensor, rast: torch.Tensor, tri: to
     return albedo.clamp(0, 1) * covered[..., None]
 
 
-def render_views(
+def render_source_mesh(
     mesh: SourceMesh, rotation_deg: np.ndarray, elevation_deg: np.ndarray, config: PrepareConfig
 ) -> np.ndarray:
     """Render ``mesh`` (already normalised) from GET3D cameras given in the Blender script's angles.
@@ -257,8 +258,7 @@ def render_views(
                 alpha > 0, premultiplied / alpha.clamp_min(1e-8), torch.zeros_like(premultiplied)
             )
             mask = alpha
-        rgba = torch.cat([rgb, mask], dim=1).permute(0, 2, 3, 1)
-        images.append(torch.round(rgba.clamp(0, 1) * 255).to(torch.uint8).numpy())
+        images.append(to_uint8(torch.cat([rgb, mask], dim=1), (0.0, 1.0)))  # [b, H, W, 4]
     return np.concatenate(images)
 
 
@@ -324,7 +324,7 @@ def prepare_shape(mesh_path: str | Path, shape_id: str, out_root: str | Path, co
         return False
     mesh, norm = normalize(load_mesh(mesh_path), config.scale, config.recenter)
     rotation, elevation = sample_view_angles(shape_id, config)
-    rgba = render_views(mesh, rotation, elevation, config)
+    rgba = render_source_mesh(mesh, rotation, elevation, config)
 
     tmp = out_root / _TMP / config.synset / f"{shape_id}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     try:

@@ -16,8 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 import trimesh
 from PIL import Image
+
+from dmtet.box import box_center_extent
 
 __all__ = [
     "Part",
@@ -247,8 +250,8 @@ def assemble(parts: list[Part], texture_size: int, metadata: dict) -> trimesh.Tr
         face_part.append(np.full(len(tri), k))
         offset += len(points)
     vertices = np.concatenate(vertices)
-    lo, hi = vertices.min(0), vertices.max(0)
-    vertices = (vertices - (lo + hi) / 2) / (hi - lo).max()
+    center, extent = box_center_extent(torch.from_numpy(vertices), "vertices")
+    vertices = (vertices - center.numpy()) / extent
     texture = Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8))
     mesh = trimesh.Trimesh(vertices=vertices, faces=np.concatenate(faces), process=False)
     material = trimesh.visual.material.SimpleMaterial(image=texture, diffuse=[255, 255, 255, 255])

@@ -1,40 +1,31 @@
 """Textured mesh export: xatlas UV unwrapping (with simplification of dense meshes), texture
 baking from a colour field with seam padding, OBJ+MTL+PNG and GLB writers, mesh clean-up, image
-and GIF writers. Every writer is all-or-nothing (:func:`atomic_files`)."""
+and GIF writers. Every writer is all-or-nothing (:func:`get3d.atomic.atomic_files`).
 
-from get3d.atomic import atomic_files
+The package exports what a user calls; the building blocks are imported from their modules:
+:mod:`~get3d.export.unwrap` (``unwrap``, ``decimate_clustering``), :mod:`~get3d.export.bake`
+(``bake_texture``), :mod:`~get3d.export.glb` (``glb_bytes``), :mod:`~get3d.export.obj`
+(``obj_paths``), :mod:`~get3d.export.images` (``to_uint8``) and :mod:`~get3d.export.cleanup`.
+"""
 
-from .bake import BakedTexture, bake_texture
-from .cleanup import CleanupReport, cleanup_mesh
-from .glb import glb_bytes, write_glb
-from .images import image_grid, to_uint8, write_gif, write_png
+from .cleanup import cleanup_mesh
+from .glb import write_glb
+from .images import image_grid, write_gif, write_png
 from .material import Material
-from .mesh import TexturedMesh, vertex_normals
-from .obj import obj_paths, write_obj
-from .textured import generator_color_fn, save_textured_mesh, texture_mesh
-from .unwrap import UVLayout, decimate_clustering, unwrap
+from .mesh import TexturedMesh
+from .obj import write_obj, write_untextured_obj
+from .textured import save_textured_mesh, texture_mesh
 
 __all__ = [
-    "BakedTexture",
-    "CleanupReport",
     "Material",
     "TexturedMesh",
-    "UVLayout",
-    "atomic_files",
-    "bake_texture",
     "cleanup_mesh",
-    "decimate_clustering",
-    "generator_color_fn",
-    "glb_bytes",
     "image_grid",
-    "obj_paths",
     "save_textured_mesh",
     "texture_mesh",
-    "to_uint8",
-    "unwrap",
-    "vertex_normals",
     "write_gif",
     "write_glb",
     "write_obj",
     "write_png",
+    "write_untextured_obj",
 ]

@@ -1,4 +1,4 @@
-"""The textured triangle mesh that the exporters write, and per-vertex normals.
+"""The textured triangle mesh that the exporters write.
 
 Frames: world coordinates, Y up, metres (the object box of side ``dmtet_scale`` is that many
 metres), faces counter-clockwise seen from outside. UVs follow docs/conventions.md: ``(0, 0)`` is
@@ -13,22 +13,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["TexturedMesh", "vertex_normals"]
+from .images import to_uint8
 
-
-def vertex_normals(vertices: Tensor, faces: Tensor) -> Tensor:
-    """Area-weighted unit vertex normals ``[V, 3]`` of a mesh with outward (CCW) faces.
-
-    A vertex in no face, or whose incident face normals cancel, gets ``(0, 1, 0)``.
-    """
-    n = vertices.new_zeros(vertices.shape[0], 3)
-    if faces.shape[0]:
-        v0, v1, v2 = (vertices[faces[:, k]] for k in range(3))
-        fn = torch.linalg.cross(v1 - v0, v2 - v0)  # length = 2 * area: area weighting
-        n.index_add_(0, faces.reshape(-1), fn.repeat_interleave(3, dim=0))
-    length = n.norm(dim=1, keepdim=True)
-    up = torch.tensor([0.0, 1.0, 0.0], dtype=n.dtype, device=n.device).expand_as(n)
-    return torch.where(length > 1e-20, n / length.clamp_min(1e-20), up)
+__all__ = ["TexturedMesh"]
 
 
 @dataclass(frozen=True)
@@ -101,5 +88,4 @@ class TexturedMesh:
 
     def texture_image_uint8(self) -> Tensor:
         """The texture as ``[H, W, 3]`` uint8 in **image order** (row 0 at the top, v = 1)."""
-        img = (self.texture.detach().clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)
-        return img.flip(-2).permute(1, 2, 0).contiguous().cpu()
+        return torch.from_numpy(to_uint8(self.texture.flip(-2), (0.0, 1.0))).contiguous()

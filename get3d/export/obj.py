@@ -1,6 +1,7 @@
-"""Wavefront OBJ + MTL + PNG writer.
+"""Wavefront OBJ writers: textured (OBJ + MTL + PNG) and untextured (one OBJ).
 
-One call writes ``NAME.obj``, ``NAME.mtl`` and ``NAME.png`` (all or nothing):
+:func:`write_obj` writes a :class:`TexturedMesh`: one call writes ``NAME.obj``, ``NAME.mtl`` and
+``NAME.png`` (all or nothing):
 
 * the OBJ has ``mtllib NAME.mtl``, ``v`` (positions, metres, Y up), ``vt`` (u, v with v = 0 at the
   bottom of the image, the OBJ convention and the library's UV convention), ``vn`` (unit vertex
@@ -9,6 +10,10 @@ One call writes ``NAME.obj``, ``NAME.mtl`` and ``NAME.png`` (all or nothing):
 * the MTL names the PNG with a path relative to it (``map_Kd NAME.png``) and writes the
   material's values (:class:`Material`), including the PBR extension ``Pr``/``Pm``.
 * the PNG is the texture in image order (row 0 at the top, v = 1).
+
+:func:`write_untextured_obj` writes bare positions and faces, with per-vertex RGB as
+``v x y z r g b`` lines when given (the vertex-colour extension read by Blender, MeshLab, trimesh
+and Open3D), and 1-based ``f`` lines, outward (counter-clockwise) faces.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from get3d.atomic import atomic_files
@@ -25,7 +31,7 @@ from get3d.atomic import atomic_files
 from .material import Material
 from .mesh import TexturedMesh
 
-__all__ = ["obj_paths", "write_obj"]
+__all__ = ["obj_paths", "write_obj", "write_untextured_obj"]
 
 
 def obj_paths(path: str | os.PathLike) -> tuple[Path, Path, Path]:
@@ -105,3 +111,44 @@ def write_obj(
         t_mtl.write_text(mtl, encoding="utf-8")
         t_obj.write_text(obj, encoding="utf-8")
     return obj_path, mtl_path, png_path
+
+
+def write_untextured_obj(
+    path: str | os.PathLike,
+    vertices: torch.Tensor,
+    faces: torch.Tensor,
+    vertex_colors: torch.Tensor | None = None,
+) -> Path:
+    """Write a triangle mesh as one OBJ file (no material), with per-vertex RGB when given, atomically.
+
+    Args:
+        path: file name ending in ``.obj``.
+        vertices: float [V, 3]; faces: int [F, 3] (0-based; written 1-based), counter-clockwise
+            seen from outside.
+        vertex_colors: float [V, 3] in [0, 1] (clamped), or None.
+
+    Returns:
+        The path written.
+    """
+    path = Path(os.fspath(path))
+    if path.suffix.lower() != ".obj":
+        raise ValueError(f"path: expected a file name ending in '.obj', got {str(path)!r}")
+    v = vertices.detach().cpu().to(torch.float64).numpy()
+    f = faces.detach().cpu().to(torch.int64).numpy()
+    if v.ndim != 2 or v.shape[1] != 3:
+        raise ValueError(f"vertices: expected shape [V, 3], got {v.shape}")
+    if f.ndim != 2 or f.shape[1] != 3 or (f.size and (f.min() < 0 or f.max() >= len(v))):
+        raise ValueError(f"faces: expected shape [F, 3] with ids in [0, {len(v)}), got {f.shape}")
+    parts = [f"# {len(v)} vertices, {len(f)} faces, written by isogen3d (get3d.export)\n"]
+    if vertex_colors is not None:
+        c = vertex_colors.detach().cpu().to(torch.float64).numpy()
+        if c.shape != v.shape:
+            raise ValueError(f"vertex_colors: expected shape {v.shape} (one RGB per vertex), got {c.shape}")
+        colored = np.concatenate([v, np.clip(c, 0.0, 1.0)], axis=1)
+        parts.append(_rows("v %.6f %.6f %.6f %.4f %.4f %.4f", colored))
+    else:
+        parts.append(_rows("v %.6f %.6f %.6f", v))
+    parts.append(_rows("f %d %d %d", f + 1))
+    with atomic_files([path]) as (tmp,):
+        tmp.write_text("".join(parts), encoding="ascii")
+    return path

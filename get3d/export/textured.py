@@ -2,8 +2,8 @@
 
 ``texture_mesh`` runs xatlas (:func:`~get3d.export.unwrap.unwrap`, simplifying dense meshes
 first), bakes the field (:func:`~get3d.export.bake.bake_texture`) and computes vertex normals;
-``save_textured_mesh`` writes OBJ+MTL+PNG or GLB by suffix; ``generator_color_fn`` turns one sample
-of a :class:`~get3d.networks.Generator` into the colour field (triplanes computed once).
+``save_textured_mesh`` writes OBJ+MTL+PNG or GLB by suffix. A generator's colour field comes from
+:func:`get3d.sampling.generator_color_fn`.
 """
 
 from __future__ import annotations
@@ -12,17 +12,18 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
 from torch import Tensor
+
+from render.normals import vertex_normals
 
 from .bake import bake_texture
 from .glb import write_glb
 from .material import Material
-from .mesh import TexturedMesh, vertex_normals
+from .mesh import TexturedMesh
 from .obj import write_obj
 from .unwrap import unwrap
 
-__all__ = ["generator_color_fn", "save_textured_mesh", "texture_mesh"]
+__all__ = ["save_textured_mesh", "texture_mesh"]
 
 
 def texture_mesh(
@@ -72,7 +73,7 @@ def texture_mesh(
     return TexturedMesh(
         vertices=layout.vertices,
         faces=layout.faces,
-        normals=vertex_normals(layout.vertices, layout.faces),
+        normals=vertex_normals(layout.vertices, layout.faces, fallback=(0.0, 1.0, 0.0)),
         uvs=layout.uvs,
         uv_faces=layout.uv_faces,
         uv_vertex=layout.uv_vertex,
@@ -95,36 +96,3 @@ def save_textured_mesh(
     if suffix == ".obj":
         return list(write_obj(path, mesh, material))
     raise ValueError(f"path: expected a .glb or .obj file name, got {os.fspath(path)!r}")
-
-
-def generator_color_fn(
-    generator: torch.nn.Module, ws: object, index: int = 0, *, planes: object | None = None
-) -> Callable[[Tensor], Tensor]:
-    """The texture field of sample ``index`` of ``ws`` as a ``[P, 3] -> [P, 3]`` function.
-
-    ``generator`` is a :class:`get3d.networks.Generator`; ``ws`` its :class:`Latents`. The triplanes
-    are computed once (or passed as ``planes``: the :class:`Triplanes` of ``ws``, batch ``B``, when
-    the caller already has them, which saves the most expensive step of the official model); each
-    call queries the texture head and the final ToRGB (about [-1, 1]).
-    """
-    from get3d.networks import Latents, Triplanes  # local: keeps get3d.export importable on its own
-
-    if not isinstance(ws, Latents):
-        raise TypeError(f"ws: expected Latents, got {type(ws).__name__}")
-    if not 0 <= index < ws.batch_size:
-        raise ValueError(f"index: expected 0 <= index < {ws.batch_size}, got {index}")
-    one = Latents(geo=ws.geo[index : index + 1], tex=ws.tex[index : index + 1])
-    if planes is None:
-        with torch.no_grad():
-            mine = generator.triplanes(one)
-    elif isinstance(planes, Triplanes) and planes.texture.shape[0] == ws.batch_size:
-        mine = Triplanes(planes.geometry[index : index + 1], planes.texture[index : index + 1])
-    else:
-        raise ValueError(f"planes: expected the Triplanes of ws (batch {ws.batch_size}) or None")
-
-    def color_fn(points: Tensor) -> Tensor:
-        with torch.no_grad():
-            pts = points.to(mine.texture.dtype)
-            return generator.query_rgb(mine, one, pts[None])[0]
-
-    return color_fn

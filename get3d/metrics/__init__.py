@@ -9,47 +9,28 @@
 * :mod:`~get3d.metrics.protocol`: the typed protocol, style mixing, generated/real samplers.
 * :mod:`~get3d.metrics.evaluate`: :func:`run_eval` (generation protocol, JSON report).
 
+The package exports what a user calls (evaluation, its config, the point-cloud distances and
+the score functions); result types and the COV/MMD/1-NNA pieces are imported from their modules.
+
 Command line: ``python -m get3d.metrics eval --help``.
 """
 
-from .evaluate import EvalConfig, EvalReport, Metric, run_eval
-from .frechet import FeatureStats, frechet_distance, kernel_distance
-from .geometry import (
-    GeometryProtocol,
-    GeometryScores,
-    coverage,
-    geometry_scores,
-    minimum_matching_distance,
-    nearest_neighbor_accuracy,
-)
-from .inception import InceptionV3, InceptionWeightsMissing, load_inception
-from .pointcloud import (
-    SurfaceSamples,
-    chamfer_distance,
-    chamfer_distance_matrix,
-    sample_points,
-    sided_distance,
-)
+from .evaluate import EvalConfig, Metric, run_eval
+from .frechet import frechet_distance, kernel_distance
+from .geometry import GeometryProtocol, geometry_scores
+from .inception import InceptionWeightsMissing, load_inception
+from .pointcloud import chamfer_distance, sample_points, sided_distance
 
 __all__ = [
     "EvalConfig",
-    "EvalReport",
-    "FeatureStats",
     "GeometryProtocol",
-    "GeometryScores",
-    "InceptionV3",
     "InceptionWeightsMissing",
     "Metric",
-    "SurfaceSamples",
     "chamfer_distance",
-    "chamfer_distance_matrix",
-    "coverage",
     "frechet_distance",
     "geometry_scores",
     "kernel_distance",
     "load_inception",
-    "minimum_matching_distance",
-    "nearest_neighbor_accuracy",
     "run_eval",
     "sample_points",
     "sided_distance",

@@ -31,6 +31,8 @@ from multiprocessing import get_context
 import numpy as np
 import torch
 
+from dmtet.box import box_center_extent
+
 from .pointcloud import chamfer_distance_matrix, sample_points
 
 __all__ = [
@@ -97,14 +99,9 @@ def normalize_extent(vertices: torch.Tensor, extent: float = 1.0, recenter: bool
         raise ValueError(
             f"vertices: expected a tensor [V, 3], got {getattr(vertices, 'shape', type(vertices))}"
         )
-    if vertices.shape[0] == 0:
-        raise ValueError("vertices: expected at least one vertex, got V = 0")
-    lo, hi = vertices.amin(0), vertices.amax(0)
-    size = float((hi - lo).max())
-    if not size > 0:
-        raise ValueError("vertices: expected a mesh with non-zero extent, got all vertices at one point")
+    center, size = box_center_extent(vertices, "vertices")
     if recenter:
-        vertices = vertices - (lo + hi) / 2
+        vertices = vertices - center
     return vertices * (extent / size)
 
 

@@ -9,65 +9,33 @@ for the losses::
     views = load_views("data_root", shape_id="chair_0000")      # or views_from_mesh("model.obj")
     result = reconstruct(views, ReconstructConfig())
     write_result(result, "out/", views)                            # OBJ + comparison picture
+
+The package exports what a user calls (the config and its enums, :class:`Views`, loading,
+:func:`reconstruct`, rendering and writing the result, :func:`mesh_chamfer` and
+:func:`silhouette_iou`); the building blocks are imported from their modules:
+:mod:`~get3d.reconstruct.model` (fields and colours), :mod:`~get3d.reconstruct.losses`,
+:mod:`~get3d.reconstruct.init` (sphere / visual-hull SDFs), :mod:`~get3d.reconstruct.upsample`
+(coarse-to-fine transfer), :mod:`~get3d.reconstruct.metrics`, :mod:`~get3d.reconstruct.io`,
+:mod:`~get3d.reconstruct.views` and :mod:`~get3d.reconstruct.fit`.
 """
 
 from .config import ColorMode, Init, ReconstructConfig, Shading
-from .fit import (
-    ReconstructResult,
-    StageSummary,
-    StepLosses,
-    SurfaceRender,
-    reconstruct,
-    render_result,
-    render_surface,
-)
-from .init import sphere_sdf, visual_hull_sdf
-from .io import ResultFiles, comparison_image, write_comparison, write_obj, write_result, write_textured
-from .losses import empty_surface_loss, laplacian_smoothness, rgb_loss, silhouette_loss
-from .metrics import ChamferResult, chamfer_distance, mesh_chamfer, sample_surface, silhouette_iou
-from .model import ColorMLP, GridColors, TetField, surface_attributes
-from .upsample import PointLocation, interpolate_field, locate_points, upsample_field
-from .views import Views, load_views, render_target_views, views_from_mesh
+from .fit import reconstruct, render_result
+from .io import write_result
+from .metrics import mesh_chamfer, silhouette_iou
+from .views import Views, load_views, views_from_mesh
 
 __all__ = [
-    "ChamferResult",
-    "ColorMLP",
     "ColorMode",
-    "GridColors",
     "Init",
-    "PointLocation",
     "ReconstructConfig",
-    "ReconstructResult",
-    "ResultFiles",
     "Shading",
-    "StageSummary",
-    "StepLosses",
-    "SurfaceRender",
-    "TetField",
     "Views",
-    "chamfer_distance",
-    "comparison_image",
-    "empty_surface_loss",
-    "interpolate_field",
-    "laplacian_smoothness",
     "load_views",
-    "locate_points",
     "mesh_chamfer",
     "reconstruct",
     "render_result",
-    "render_surface",
-    "render_target_views",
-    "rgb_loss",
-    "sample_surface",
     "silhouette_iou",
-    "silhouette_loss",
-    "sphere_sdf",
-    "surface_attributes",
-    "upsample_field",
     "views_from_mesh",
-    "visual_hull_sdf",
-    "write_comparison",
-    "write_obj",
     "write_result",
-    "write_textured",
 ]

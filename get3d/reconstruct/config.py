@@ -81,7 +81,7 @@ class ReconstructConfig:
         weight_rgb: weight of the L1 distance between rendered and target RGB (in [-1, 1]).
         weight_sign: weight of the SDF sign regulariser :func:`dmtet.sdf_sign_reg`.
         weight_smooth: weight of the uniform-Laplacian smoothness of the extracted mesh
-            (:func:`get3d.reconstruct.laplacian_smoothness`, in squared grid-edge units).
+            (:func:`get3d.reconstruct.losses.laplacian_smoothness`, in squared grid-edge units).
         color_mode: :class:`ColorMode`.
         mlp_hidden, mlp_layers: width and number of hidden layers of the colour MLP.
         mlp_frequencies: Fourier-feature octaves of the colour MLP's input (0 = raw positions).

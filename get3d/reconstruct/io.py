@@ -3,13 +3,12 @@
 Every file is written to a temporary name in its folder and moved into place with
 ``os.replace``, so a reader never sees a half-written file.
 
-* :func:`write_obj`: ``v x y z r g b`` lines (the vertex-colour extension read by Blender,
-  MeshLab, trimesh and Open3D) and 1-based ``f`` lines; outward (counter-clockwise) faces.
 * :func:`comparison_image` / :func:`write_comparison`: a two-row PNG, target views on top and the
   reconstruction from the same cameras below.
 * :func:`write_textured`: a UV-textured OBJ (+ MTL + PNG) or GLB through :mod:`get3d.export`
   (xatlas unwrap, the colour field baked into a texture).
-* :func:`write_result`: the vertex-colour OBJ and the picture (and optionally the textured mesh).
+* :func:`write_result`: the vertex-colour OBJ (:func:`get3d.export.obj.write_untextured_obj`) and
+  the picture (and optionally the textured mesh).
 """
 
 from __future__ import annotations
@@ -25,6 +24,8 @@ from PIL import Image
 
 from get3d.atomic import atomic_files
 from get3d.export import save_textured_mesh, texture_mesh
+from get3d.export.images import to_uint8
+from get3d.export.obj import write_untextured_obj
 from get3d.metrics import sided_distance
 
 from .fit import ReconstructResult, render_result
@@ -35,7 +36,6 @@ __all__ = [
     "ResultFiles",
     "comparison_image",
     "write_comparison",
-    "write_obj",
     "write_result",
     "write_textured",
 ]
@@ -53,53 +53,6 @@ class ResultFiles:
 def _atomic_write(path: Path, data: bytes) -> None:
     with atomic_files([path]) as (tmp,):
         tmp.write_bytes(data)
-
-
-def write_obj(
-    path: str | os.PathLike,
-    vertices: torch.Tensor,
-    faces: torch.Tensor,
-    vertex_colors: torch.Tensor | None = None,
-) -> Path:
-    """Write a triangle mesh as OBJ, with per-vertex RGB when given.
-
-    Args:
-        path: file name ending in ``.obj``.
-        vertices: float [V, 3]; faces: int [F, 3] (0-based; written 1-based).
-        vertex_colors: float [V, 3] in [0, 1], or None.
-
-    Returns:
-        The path written.
-    """
-    path = Path(path)
-    if path.suffix.lower() != ".obj":
-        raise ValueError(f"path: expected a file name ending in '.obj', got {str(path)!r}")
-    v = vertices.detach().cpu().to(torch.float64).numpy()
-    f = faces.detach().cpu().to(torch.int64).numpy()
-    if v.ndim != 2 or v.shape[1] != 3:
-        raise ValueError(f"vertices: expected shape [V, 3], got {v.shape}")
-    if f.ndim != 2 or f.shape[1] != 3 or (f.size and (f.min() < 0 or f.max() >= len(v))):
-        raise ValueError(f"faces: expected shape [F, 3] with ids in [0, {len(v)}), got {f.shape}")
-    buffer = io.StringIO()
-    buffer.write(f"# {len(v)} vertices, {len(f)} faces, written by get3d.reconstruct\n")
-    if vertex_colors is not None:
-        c = vertex_colors.detach().cpu().to(torch.float64).numpy()
-        if c.shape != v.shape:
-            raise ValueError(f"vertex_colors: expected shape {v.shape} (one RGB per vertex), got {c.shape}")
-        np.savetxt(
-            buffer, np.concatenate([v, np.clip(c, 0.0, 1.0)], axis=1), fmt="v %.6f %.6f %.6f %.4f %.4f %.4f"
-        )
-    else:
-        np.savetxt(buffer, v, fmt="v %.6f %.6f %.6f")
-    np.savetxt(buffer, f + 1, fmt="f %d %d %d")
-    _atomic_write(path, buffer.getvalue().encode("ascii"))
-    return path
-
-
-def _to_uint8(images: torch.Tensor) -> np.ndarray:
-    """[B, 3, H, W] in [-1, 1] -> uint8 [B, H, W, 3]."""
-    x = ((images.detach().cpu().to(torch.float32) + 1.0) * 127.5).round().clamp(0, 255)
-    return x.to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
 def comparison_image(targets: torch.Tensor, results: torch.Tensor, max_views: int = 8) -> np.ndarray:
@@ -120,8 +73,8 @@ def comparison_image(targets: torch.Tensor, results: torch.Tensor, max_views: in
     if isinstance(max_views, bool) or not isinstance(max_views, int) or max_views < 1:
         raise ValueError(f"max_views: expected a positive int, got {max_views!r}")
     n = min(targets.shape[0], max_views)
-    top = np.concatenate(list(_to_uint8(targets[:n])), axis=1)
-    bottom = np.concatenate(list(_to_uint8(results[:n])), axis=1)
+    top = np.concatenate(list(to_uint8(targets[:n])), axis=1)
+    bottom = np.concatenate(list(to_uint8(results[:n])), axis=1)
     return np.concatenate([top, bottom], axis=0)
 
 
@@ -191,7 +144,7 @@ def write_result(
     out = Path(out_dir)
     shown = views.subset(slice(0, max_views))
     image = render_result(result, shown.cameras, shown.resolution)
-    mesh = write_obj(out / f"{name}.obj", result.vertices, result.faces, result.vertex_colors)
+    mesh = write_untextured_obj(out / f"{name}.obj", result.vertices, result.faces, result.vertex_colors)
     picture = write_comparison(out / f"{name}_views.png", shown.images, image.rgb, max_views)
     extra: tuple[Path, ...] = ()
     if textured is not None:

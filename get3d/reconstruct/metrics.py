@@ -1,8 +1,9 @@
 """Geometry and silhouette metrics of a reconstruction, pure PyTorch.
 
 * :func:`sample_surface`: area-weighted uniform points on a triangle mesh (seeded).
-* :func:`chamfer_distance`: symmetric Chamfer distance between point sets (squared and plain),
-  on :func:`get3d.metrics.sided_distance`'s chunked nearest-neighbour search.
+* :func:`point_chamfer`: symmetric Chamfer distance between two point sets, squared (kaolin's
+  :func:`get3d.metrics.chamfer_distance`) and plain, with both directed means, on
+  :func:`get3d.metrics.sided_distance`'s chunked nearest-neighbour search.
 * :func:`mesh_chamfer`: both meshes normalised by the **ground truth's** box (longest side 1,
   centred), so scale and placement errors count (``separate=True`` normalises each mesh by its
   own box instead, as shape-generation metrics do).
@@ -15,10 +16,11 @@ from dataclasses import dataclass
 
 import torch
 
+from dmtet.box import box_center_extent
 from get3d.metrics import sample_points, sided_distance
 from get3d.metrics.pointcloud import face_areas
 
-__all__ = ["ChamferResult", "chamfer_distance", "mesh_chamfer", "sample_surface", "silhouette_iou"]
+__all__ = ["ChamferResult", "mesh_chamfer", "point_chamfer", "sample_surface", "silhouette_iou"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ def _check_points(name: str, points: object) -> torch.Tensor:
     return points
 
 
-def chamfer_distance(a: torch.Tensor, b: torch.Tensor, *, chunk_elements: int = 1 << 22) -> ChamferResult:
+def point_chamfer(a: torch.Tensor, b: torch.Tensor, *, chunk_elements: int = 1 << 22) -> ChamferResult:
     """Symmetric Chamfer distance between points ``a`` [P, 3] and ``b`` [Q, 3], in float64.
 
     The nearest neighbours come from :func:`get3d.metrics.sided_distance` (chunked: at most about
@@ -89,11 +91,6 @@ def sample_surface(
     return points.to(device=vertices.device, dtype=vertices.dtype)
 
 
-def _unit_box(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    lo, hi = points.min(0).values, points.max(0).values
-    return (lo + hi) / 2, (hi - lo).max().clamp_min(1e-12)
-
-
 def mesh_chamfer(
     vertices: torch.Tensor,
     faces: torch.Tensor,
@@ -117,14 +114,14 @@ def mesh_chamfer(
     generator = torch.Generator().manual_seed(seed)
     a = sample_surface(vertices, faces, points, generator=generator).to(torch.float64)
     b = sample_surface(gt_vertices, gt_faces, points, generator=generator).to(torch.float64).to(a.device)
-    gt_centre, gt_size = _unit_box(gt_vertices.detach().to(a)[torch.unique(gt_faces)])
+    gt_centre, gt_size = box_center_extent(gt_vertices.detach().to(a)[torch.unique(gt_faces)], "gt_vertices")
     if separate:
-        centre, size = _unit_box(vertices.detach().to(a)[torch.unique(faces)])
+        centre, size = box_center_extent(vertices.detach().to(a)[torch.unique(faces)], "vertices")
         a = (a - centre) / size
     else:
         a = (a - gt_centre) / gt_size
     b = (b - gt_centre) / gt_size
-    return chamfer_distance(a, b)
+    return point_chamfer(a, b)
 
 
 def silhouette_iou(pred: torch.Tensor, target: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:

@@ -5,7 +5,8 @@ Three sources:
 * :func:`load_views`: one shape of a data set folder in GET3D's layout (``<root>/img/<synset>/<id>``
   + ``<root>/camera/<synset>/<id>``) or the transforms layout, read with
   :class:`get3d.data.MultiviewDataset` (validated; masks are ``alpha > 0``).
-* :func:`views_from_mesh`: a mesh file rendered on the fly by :func:`get3d.data.prepare.render_views`
+* :func:`views_from_mesh`: a mesh file rendered on the fly by
+  :func:`get3d.data.prepare.render_source_mesh`
   (normalised, lit and supersampled exactly as ``prepare`` writes data sets; masks are the
   supersampled coverage).
 * :func:`render_target_views`: a mesh given as tensors with per-vertex colours, rendered by
@@ -26,7 +27,7 @@ import torch
 from get3d.data import MultiviewDataset
 from get3d.data.cameras import camera_condition
 from get3d.data.meshes import SourceMesh, load_mesh, normalize
-from get3d.data.prepare import PrepareConfig, render_views, sample_view_angles
+from get3d.data.prepare import PrepareConfig, render_source_mesh, sample_view_angles
 from render import antialias, interpolate
 from render.camera import Cameras
 from render.mesh import render_mesh
@@ -197,7 +198,10 @@ def views_from_mesh(
     source = mesh if isinstance(mesh, SourceMesh) else load_mesh(mesh)
     normalised, _ = normalize(source, config.scale, config.recenter)
     rotation, elevation = sample_view_angles(shape_id, config)
-    rgba = torch.from_numpy(render_views(normalised, rotation, elevation, config)).to(torch.float32) / 255.0
+    rgba = (
+        torch.from_numpy(render_source_mesh(normalised, rotation, elevation, config)).to(torch.float32)
+        / 255.0
+    )
     rgba = rgba.permute(0, 3, 1, 2)
     mask = rgba[:, 3:4]
     image = torch.where(mask > 0, rgba[:, :3] * 2.0 - 1.0, torch.full_like(rgba[:, :3], -1.0))

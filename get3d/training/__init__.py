@@ -13,7 +13,6 @@ Command line: ``get3d train --config default key=value ...`` (:mod:`~get3d.train
 ``python train.py`` in a checkout).
 """
 
-from .checkpoint import CheckpointManager, load_checkpoint
 from .config import (
     ConfigError,
     DataConfig,
@@ -25,27 +24,17 @@ from .config import (
     config_to_dict,
     load_config,
 )
-from .loop import TrainResult, train
-from .losses import discriminator_loss, generator_adversarial_loss, r1_penalty, sdf_regularization
-from .phases import Phase
+from .loop import train
 
 __all__ = [
-    "CheckpointManager",
     "ConfigError",
     "DataConfig",
     "DataSource",
     "LossConfig",
     "OptimConfig",
-    "Phase",
     "TrainConfig",
-    "TrainResult",
     "apply_overrides",
     "config_to_dict",
-    "discriminator_loss",
-    "generator_adversarial_loss",
-    "load_checkpoint",
     "load_config",
-    "r1_penalty",
-    "sdf_regularization",
     "train",
 ]

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 import dmtet
-from get3d.networks import DiscriminatorLogits
+from get3d.networks.discriminator import DiscriminatorLogits
 
 __all__ = [
     "R1Terms",

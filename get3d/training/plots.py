@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from get3d.export.images import to_uint8
+
 __all__ = ["plot_curves", "snapshot_grid"]
 
 _COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
@@ -33,10 +35,9 @@ def snapshot_grid(rgb: torch.Tensor, mask: torch.Tensor) -> Image.Image:
         raise ValueError(
             f"mask: expected [{rgb.shape[0]}, 1, {rgb.shape[2]}, {rgb.shape[3]}], got {tuple(mask.shape)}"
         )
-    top = ((rgb.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    bottom = (mask.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).expand(-1, 3, -1, -1)
-    rows = [torch.cat(list(t), dim=2) for t in (top, bottom)]  # [3, H, B*W]
-    grid = torch.cat(rows, dim=1).permute(1, 2, 0).numpy()
+    top = to_uint8(rgb, (-1.0, 1.0))  # [B, H, W, 3]
+    bottom = to_uint8(mask.expand(-1, 3, -1, -1), (0.0, 1.0))
+    grid = np.concatenate([np.concatenate(list(row), axis=1) for row in (top, bottom)], axis=0)
     return Image.fromarray(np.ascontiguousarray(grid))
 
 

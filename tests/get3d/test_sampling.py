@@ -101,8 +101,8 @@ def test_texture_field_of_export_matches_generator(G):
     assert torch.equal(tm.faces, meshes[i].faces) and torch.allclose(
         tm.vertices, meshes[i].vertices, atol=1e-5
     )
-    from get3d.export import generator_color_fn
     from get3d.networks import Latents
+    from get3d.sampling import generator_color_fn
 
     one = Latents(geo=lat.ws.geo[i : i + 1], tex=lat.ws.tex[i : i + 1])
     fn = generator_color_fn(G, lat.ws, i)

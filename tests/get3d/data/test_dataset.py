@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from get3d.data import Layout, MultiviewDataset, WorldUp, camera_condition, load_view
-from get3d.data.cameras import read_transforms, write_transforms
+from get3d.data import MultiviewDataset, WorldUp
+from get3d.data.cameras import camera_condition, read_transforms, write_transforms
+from get3d.data.dataset import load_view
+from get3d.data.layout import Layout
 from render.camera import Cameras, blender_to_world, world_to_blender
 
 from .builders import blender_cam2world, make_get3d, make_transforms, write_rgba

@@ -143,11 +143,11 @@ def _shift(x, y, z):
 
 
 def load_mesh_from(tm):
-    from get3d.data.meshes import Material, SourceMesh
+    from get3d.data.meshes import SourceMaterial, SourceMesh
 
     return SourceMesh(
         np.asarray(tm.vertices),
         np.asarray(tm.faces),
         np.zeros(len(tm.faces), np.int64),
-        (Material(np.ones(3)),),
+        (SourceMaterial(np.ones(3)),),
     )

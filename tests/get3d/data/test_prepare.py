@@ -11,14 +11,14 @@ import torch
 import trimesh
 from PIL import Image
 
-from get3d.data import Layout, MultiviewDataset, validate_dataset
-from get3d.data.layout import read_split
+from get3d.data import MultiviewDataset, validate_dataset
+from get3d.data.layout import Layout, read_split
 from get3d.data.meshes import load_mesh, normalize
 from get3d.data.prepare import (
     PrepareConfig,
     prepare_dataset,
     prepare_shape,
-    render_views,
+    render_source_mesh,
     sample_view_angles,
     write_dataset_splits,
 )
@@ -149,7 +149,7 @@ def test_vertex_colours_and_light_model(tmp_path):
     (tmp_path / "m").mkdir()
     box.export(tmp_path / "m" / "box.ply")
     mesh = normalize(load_mesh(tmp_path / "m" / "box.ply"), 0.5)[0]
-    flat = render_views(
+    flat = render_source_mesh(
         mesh,
         np.array([30.0]),
         np.array([20.0]),
@@ -157,7 +157,9 @@ def test_vertex_colours_and_light_model(tmp_path):
     )
     inside = flat[0][flat[0, ..., 3] > 0]
     np.testing.assert_array_equal(np.unique(inside, axis=0), [[255, 128, 0, 255]])
-    lit = render_views(mesh, np.array([30.0]), np.array([20.0]), PrepareConfig(resolution=16, supersample=1))
+    lit = render_source_mesh(
+        mesh, np.array([30.0]), np.array([20.0]), PrepareConfig(resolution=16, supersample=1)
+    )
     shades = {tuple(p) for p in lit[0][lit[0, ..., 3] > 0]}
     assert 2 <= len(shades) <= 3  # a cube shows two or three faces, each one flat shade
     assert all(r <= 255 and r > g for r, g, *_ in shades)
@@ -165,19 +167,23 @@ def test_vertex_colours_and_light_model(tmp_path):
 
 def test_supersampling_softens_only_the_edges(tmp_path):
     mesh = normalize(load_mesh_box(), 0.5)[0]
-    hard = render_views(mesh, np.array([30.0]), np.array([20.0]), PrepareConfig(resolution=24, supersample=1))
-    soft = render_views(mesh, np.array([30.0]), np.array([20.0]), PrepareConfig(resolution=24, supersample=3))
+    hard = render_source_mesh(
+        mesh, np.array([30.0]), np.array([20.0]), PrepareConfig(resolution=24, supersample=1)
+    )
+    soft = render_source_mesh(
+        mesh, np.array([30.0]), np.array([20.0]), PrepareConfig(resolution=24, supersample=3)
+    )
     alpha = soft[0, ..., 3]
     assert ((alpha > 0) & (alpha < 255)).sum() > 10
     assert abs(int((hard[0, ..., 3] > 0).sum()) - int((alpha > 127).sum())) < 12
 
 
 def load_mesh_box():
-    from get3d.data.meshes import Material, SourceMesh
+    from get3d.data.meshes import SourceMaterial, SourceMesh
 
     box = trimesh.creation.box(extents=(0.5, 0.5, 0.5))
     return SourceMesh(
-        np.asarray(box.vertices), np.asarray(box.faces), np.zeros(12, np.int64), (Material(np.ones(3)),)
+        np.asarray(box.vertices), np.asarray(box.faces), np.zeros(12, np.int64), (SourceMaterial(np.ones(3)),)
     )
 
 

@@ -7,8 +7,10 @@ import pytest
 import torch
 from scipy import ndimage
 
-from get3d.export import bake_texture, decimate_clustering, texture_mesh, unwrap, vertex_normals
-from get3d.export.bake import dilate_texture
+from get3d.export import texture_mesh
+from get3d.export.bake import bake_texture, dilate_texture
+from get3d.export.unwrap import decimate_clustering, unwrap
+from render.normals import vertex_normals
 from render.uv import pad_texture
 
 from .helpers import field, sphere
@@ -144,8 +146,12 @@ def test_texture_mesh_normals_and_range():
     v, f = sphere(1)
     tm = texture_mesh(v, f, field, texture_size=32)
     assert tm.texture.min() >= 0 and tm.texture.max() <= 1 and tm.texture_size == (32, 32)
-    n = vertex_normals(v, f)
+    n = vertex_normals(v, f, fallback=(0.0, 1.0, 0.0))
     assert torch.allclose(n.norm(dim=1), torch.ones(len(v)), atol=1e-5)
     assert torch.all((n * v).sum(1) > 0)  # outward on a sphere
+    # the exported normals are those of the unwrapped mesh, unit length and outward
+    assert torch.equal(tm.normals, vertex_normals(tm.vertices, tm.faces, fallback=(0.0, 1.0, 0.0)))
+    assert torch.allclose(tm.normals.norm(dim=1), torch.ones(len(tm.vertices)), atol=1e-5)
+    assert torch.all((tm.normals * tm.vertices).sum(1) > 0)
     with pytest.raises(ValueError, match="texture_size"):
         texture_mesh(v, f, field, texture_size=4)

@@ -193,7 +193,8 @@ def test_images(tmp_path):
 
 
 def test_glb_uses_uint32_indices_beyond_65535_vertices(tmp_path):
-    from get3d.export import TexturedMesh, glb_bytes
+    from get3d.export import TexturedMesh
+    from get3d.export.glb import glb_bytes
 
     n = 70_000
     g = torch.Generator().manual_seed(0)

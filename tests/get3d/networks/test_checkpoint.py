@@ -14,10 +14,10 @@ from get3d.networks import (
     DiscriminatorConfig,
     Generator,
     GeneratorConfig,
-    OfficialNetworks,
     load_generator,
     load_official_checkpoint,
 )
+from get3d.networks.checkpoint import OfficialNetworks
 
 GCFG = GeneratorConfig.tiny()
 DCFG = DiscriminatorConfig.tiny()

@@ -6,15 +6,10 @@ import pytest
 import torch
 
 import dmtet
-from get3d.networks import (
-    GeneratedMesh,
-    Generator,
-    GeneratorConfig,
-    Latents,
-    Triplanes,
-    postprocess_geometry,
-    sample_triplane,
-)
+from get3d.networks import Generator, GeneratorConfig, Latents
+from get3d.networks.heads import postprocess_geometry
+from get3d.networks.outputs import GeneratedMesh, Triplanes
+from get3d.networks.triplane import sample_triplane
 
 CFG = GeneratorConfig.tiny()
 

@@ -6,13 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from get3d.networks import (
-    Generator,
-    GeneratorConfig,
-    GeneratorOutput,
-    GridGeometry,
-    gather_foreground,
-)
+from get3d.networks import Generator, GeneratorConfig
+from get3d.networks.outputs import GridGeometry
+from get3d.networks.rendering import GeneratorOutput, gather_foreground
 from render.camera import sample_cameras
 
 CFG = GeneratorConfig.tiny()

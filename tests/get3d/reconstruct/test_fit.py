@@ -9,6 +9,7 @@ import trimesh
 from PIL import Image
 
 import dmtet
+from get3d.export.obj import write_untextured_obj
 from get3d.reconstruct import (
     ColorMode,
     Init,
@@ -17,11 +18,11 @@ from get3d.reconstruct import (
     mesh_chamfer,
     reconstruct,
     render_result,
-    render_surface,
-    render_target_views,
     silhouette_iou,
 )
-from get3d.reconstruct.io import write_obj, write_result, write_textured
+from get3d.reconstruct.fit import render_surface
+from get3d.reconstruct.io import write_result, write_textured
+from get3d.reconstruct.views import render_target_views
 from render import sample_cameras
 
 TINY = ReconstructConfig(
@@ -135,7 +136,7 @@ def test_write_result_files(tmp_path, box_target, tiny_result):
     assert picture.shape == (64, 96, 3)
     assert not list((tmp_path / "out").glob(".*tmp"))
     with pytest.raises(ValueError, match="path"):
-        write_obj(tmp_path / "mesh.ply", tiny_result.vertices, tiny_result.faces)
+        write_untextured_obj(tmp_path / "mesh.ply", tiny_result.vertices, tiny_result.faces)
     with pytest.raises(ValueError, match="textured"):
         write_result(tiny_result, tmp_path / "out", train, textured="fbx")
 

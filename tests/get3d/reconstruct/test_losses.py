@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from get3d.reconstruct import empty_surface_loss, laplacian_smoothness, rgb_loss, silhouette_loss
+from get3d.reconstruct.losses import empty_surface_loss, laplacian_smoothness, rgb_loss, silhouette_loss
 
 
 def test_silhouette_and_rgb_losses_by_hand():

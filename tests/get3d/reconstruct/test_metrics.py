@@ -4,13 +4,14 @@ import pytest
 import torch
 import trimesh
 
-from get3d.reconstruct import chamfer_distance, mesh_chamfer, sample_surface, silhouette_iou
+from get3d.metrics import chamfer_distance
+from get3d.reconstruct.metrics import mesh_chamfer, point_chamfer, sample_surface, silhouette_iou
 
 
 def test_chamfer_by_hand_and_against_brute_force():
     a = torch.tensor([[0.0, 0.0, 0.0]])
     b = torch.tensor([[3.0, 4.0, 0.0], [6.0, 8.0, 0.0]])
-    out = chamfer_distance(a, b)
+    out = point_chamfer(a, b)
     assert out.a_to_b == pytest.approx(5.0)
     assert out.b_to_a == pytest.approx(7.5)
     assert out.chamfer_l2 == pytest.approx(25.0 + (25.0 + 100.0) / 2)
@@ -19,9 +20,14 @@ def test_chamfer_by_hand_and_against_brute_force():
     p, q = torch.rand(700, 3, generator=gen), torch.rand(300, 3, generator=gen)
     d = torch.cdist(p.double(), q.double())
     want = d.min(1).values.square().mean() + d.min(0).values.square().mean()
-    got = chamfer_distance(p, q, chunk_elements=5000)
+    got = point_chamfer(p, q, chunk_elements=5000)
     assert got.chamfer_l2 == pytest.approx(want.item(), rel=1e-12)
-    assert chamfer_distance(p, p).chamfer_l2 == 0.0
+    assert point_chamfer(p, p).chamfer_l2 == 0.0
+    # its squared distance is kaolin's (get3d.metrics.chamfer_distance), its plain one the mean of both
+    kaolin = chamfer_distance(p[None].double(), q[None].double())
+    assert got.chamfer_l2 == pytest.approx(kaolin.item(), rel=1e-12)
+    plain = chamfer_distance(p[None].double(), q[None].double(), squared=False)
+    assert got.chamfer_l1 == pytest.approx(plain.item() / 2, rel=1e-12)
 
 
 def test_sample_surface_is_on_the_mesh_and_area_weighted():

@@ -6,8 +6,7 @@ import pytest
 import torch
 
 import dmtet
-from get3d.reconstruct import ColorMLP, GridColors, TetField, surface_attributes
-from get3d.reconstruct.model import fourier_features
+from get3d.reconstruct.model import ColorMLP, GridColors, TetField, fourier_features, surface_attributes
 
 
 def _field(grid: dmtet.TetGrid, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import dmtet
-from get3d.reconstruct import interpolate_field, locate_points, upsample_field
+from get3d.reconstruct.upsample import interpolate_field, locate_points, upsample_field
 
 
 def _linear(points: torch.Tensor) -> torch.Tensor:

@@ -6,8 +6,9 @@ import trimesh
 
 import dmtet
 from get3d.data.prepare import PrepareConfig, prepare_dataset
-from get3d.reconstruct import Views, load_views, render_target_views, silhouette_iou, views_from_mesh
+from get3d.reconstruct import Views, load_views, silhouette_iou, views_from_mesh
 from get3d.reconstruct.init import sphere_sdf, visual_hull_sdf
+from get3d.reconstruct.views import render_target_views
 from render import sample_cameras
 
 

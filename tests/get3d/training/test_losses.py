@@ -5,8 +5,13 @@ import math
 import pytest
 import torch
 
-from get3d.networks import DiscriminatorLogits
-from get3d.training import discriminator_loss, generator_adversarial_loss, r1_penalty, sdf_regularization
+from get3d.networks.discriminator import DiscriminatorLogits
+from get3d.training.losses import (
+    discriminator_loss,
+    generator_adversarial_loss,
+    r1_penalty,
+    sdf_regularization,
+)
 
 
 def _sp(x: float) -> float:

@@ -16,7 +16,8 @@ import torch
 import yaml
 from PIL import Image
 
-from get3d.training import config_to_dict, load_checkpoint, load_config, train
+from get3d.training import config_to_dict, load_config, train
+from get3d.training.checkpoint import load_checkpoint
 
 from .helpers import PRESETS, REPO, tiny_overrides
 
