@@ -114,6 +114,15 @@ def _measure(
     queue.put((medians, totals, peak, grid.num_vertices, type(ctx).__name__))
 
 
+def _write_json(path: str, data: dict) -> None:
+    """Write ``data`` as JSON atomically (a temporary file renamed over ``path``)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", choices=["official", "tiny", "both"], default="both")
@@ -174,6 +183,8 @@ def main() -> None:
             stages, total, peak, n_verts, ctx_name = results[mode]
             entry["grid_vertices"], entry["context"] = n_verts, ctx_name
             entry[mode] = {"seconds": total, "peak_mb": peak}
+            if args.json:  # after every measurement, so that a timeout keeps what was measured
+                _write_json(args.json, report)
             if mode == "forward":
                 entry[mode]["stages"] = dict(zip(STAGES, stages, strict=True))
                 print(f"  grid vertices {n_verts:,}, rasterizer {ctx_name}")
@@ -188,12 +199,7 @@ def main() -> None:
             entry["backward_over_forward"] = ratio
             print(f"  forward+backward / forward = {ratio:.2f}x")
     if args.json:
-        folder = os.path.dirname(os.path.abspath(args.json))
-        os.makedirs(folder, exist_ok=True)
-        tmp = f"{args.json}.tmp{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=1)
-        os.replace(tmp, args.json)  # atomic
+        _write_json(args.json, report)
         print(f"wrote {args.json}")
     failed = [
         f"{n}/{m}" for n, e in report["configs"].items() for m in ("forward", "backward") if "error" in e[m]

@@ -281,6 +281,10 @@ def main_cuda(args) -> list[dict]:
                         }
                     rows.append(got[backend])
                     torch.cuda.empty_cache()
+                    if args.json:  # after every run, so that a timeout keeps what was measured
+                        _write_json(
+                            args.json, {"device": "cuda", "gpu": name, "repeats": args.repeats, "rows": rows}
+                        )
                 cells = [f"{mesh:>5} {res:>5} {mode:>4} |"]
                 for backend in ("torch", "nvdiffrast"):
                     r = got[backend]
@@ -409,8 +413,17 @@ def main() -> None:
     else:
         rows = main_cpu(args)
     if args.json:
-        _write_json(args.json, {"device": args.device, "repeats": args.repeats, "rows": rows})
+        extra = {"gpu": torch_gpu_name()} if args.device == "cuda" else {}
+        _write_json(args.json, {"device": args.device, **extra, "repeats": args.repeats, "rows": rows})
         print(f"wrote {args.json}")
+    if any("error" in r for r in rows if isinstance(r, dict)):
+        raise SystemExit("bench_raster: some configurations failed (see above)")
+
+
+def torch_gpu_name() -> str:
+    import torch
+
+    return torch.cuda.get_device_name()
 
 
 def _write_json(path: str, data: dict) -> None:

@@ -211,7 +211,7 @@ if wanted 3; then
     run_step 3 raster 60 bench_raster.json "$PY" benchmarks/bench_raster.py --device cpu --meshes 1k \
       --sizes 32 --repeats 1 --rounds 1 --no-compile --json "$RES/bench_raster.json"
   else
-    run_step 3 raster 75 bench_raster.json "$PY" benchmarks/bench_raster.py --device cuda --repeats 5 \
+    run_step 3 raster 75 bench_raster.json "$PY" benchmarks/bench_raster.py --device cuda --repeats 3 \
       --json "$RES/bench_raster.json"
   fi
 fi
