@@ -27,7 +27,7 @@
 #
 # Environment:
 #   STEPS="1 2 3"         run only these steps (default: all)
-#   GPU_CHECK_BUDGET=460  seconds for all steps; a step gets min(its cap, what is left)
+#   GPU_CHECK_BUDGET=450  seconds for all steps; a step gets min(its cap, what is left)
 #   GPU_CHECK_TIMEOUT_<N> cap of step N in seconds (defaults: 150 110 75 60 150)
 #   GPU_CHECK_DRY=1       check this script on a CPU machine: every step at a tiny size on CPU
 #   PYTHON                interpreter (default python3)
@@ -55,7 +55,7 @@ RES=$(cd "$RES" && pwd)
 WORK=${GPU_CHECK_WORK:-/tmp/gpu_check_work}
 mkdir -p "$WORK" || exit 2
 STEPS=${STEPS:-1 2 3 4 5}
-BUDGET=${GPU_CHECK_BUDGET:-460}
+BUDGET=${GPU_CHECK_BUDGET:-450}
 START=$(date +%s)
 DEADLINE=$((START + BUDGET))
 TSV="$RES/steps.tsv"
