@@ -4,22 +4,29 @@ For the official configuration (34.3 M parameters, triplanes 256², BCC grid of 
 tet_res-90 grid) and the tiny test configuration, batch 1, it times each stage of the forward pass
 and the whole forward+backward (loss = mean image + |sdf| regulariser), and reports the median
 seconds and the peak memory of the measurement (peak resident set size above the baseline of the
-child process on CPU; peak allocated memory on CUDA). Each measurement runs in its own process.
+child process on CPU; peak allocated memory on CUDA). Each measurement runs in its own process,
+which creates one rasterizer context (``--backend``: ``auto`` picks nvdiffrast on CUDA when it
+loads) and reuses it for every render. On CUDA each stage ends with a synchronisation.
+``--json PATH`` also writes the results as JSON.
 
     python benchmarks/bench_generator.py [--config official|tiny|both] [--repeats 3]
-                                         [--image-resolution 256] [--device cpu]
+                                         [--image-resolution 256] [--device cpu] [--batch 1]
+                                         [--backend auto|torch|nvdiffrast] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
+import os
 import resource
 import statistics
 import time
 
 import torch
 
+import render
 from get3d.networks import Generator, GeneratorConfig
 from get3d.networks.rendering import render_textured
 from render.camera import sample_cameras
@@ -36,15 +43,25 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _measure(config_name: str, mode: str, repeats: int, image_res: int, device_name: str, queue) -> None:
+def _measure(
+    config_name: str,
+    mode: str,
+    repeats: int,
+    image_res: int,
+    device_name: str,
+    batch: int,
+    backend: str,
+    queue,
+) -> None:
     """Child process: ``mode`` 'forward' (per-stage times, no grad) or 'backward' (forward+backward)."""
     torch.manual_seed(0)
     device = torch.device(device_name)
     cfg = GeneratorConfig() if config_name == "official" else GeneratorConfig.tiny()
     g = Generator(cfg).to(device)
     grid = g.tet_grid  # built with the generator, outside the timings
-    z = torch.randn(1, cfg.z_dim, device=device)
-    cams = sample_cameras(1, generator=torch.Generator().manual_seed(0)).to(device)
+    ctx = render.make_context(backend, device=device)  # one context for every render
+    z = torch.randn(batch, cfg.z_dim, device=device)
+    cams = sample_cameras(batch, generator=torch.Generator().manual_seed(0)).to(device)
     z_tex = torch.randn_like(z)
     with torch.no_grad():
         ws = g.map_latents(z, z_tex)
@@ -68,6 +85,7 @@ def _measure(config_name: str, mode: str, repeats: int, image_res: int, device_n
                 lambda pts: g.query_features(planes, ws, pts),
                 lambda feat: g.features_to_rgb(feat, ws),
                 cfg.feat_channels,
+                ctx=ctx,
             )
             _sync(device)
             marks.append(time.perf_counter())
@@ -75,7 +93,7 @@ def _measure(config_name: str, mode: str, repeats: int, image_res: int, device_n
 
     def backward() -> list[float]:
         t0 = time.perf_counter()
-        out = g.render(g.map_latents(z, z_tex), cams, image_res)
+        out = g.render(g.map_latents(z, z_tex), cams, image_res, ctx=ctx)
         (out.image.mean() + out.geometry.sdf_reg.mean()).backward()
         g.zero_grad(set_to_none=True)
         _sync(device)
@@ -93,7 +111,16 @@ def _measure(config_name: str, mode: str, repeats: int, image_res: int, device_n
         peak = max(_rss_mb() - base, 0.0)
     medians = [statistics.median(col) for col in zip(*rows, strict=True)]
     totals = statistics.median(sum(r) for r in rows)
-    queue.put((medians, totals, peak, grid.num_vertices))
+    queue.put((medians, totals, peak, grid.num_vertices, type(ctx).__name__))
+
+
+def _write_json(path: str, data: dict) -> None:
+    """Write ``data`` as JSON atomically (a temporary file renamed over ``path``)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)
 
 
 def main() -> None:
@@ -102,11 +129,23 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--image-resolution", type=int, default=256)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--batch", type=int, default=1, help="samples per forward pass")
+    ap.add_argument("--backend", choices=["auto", "torch", "nvdiffrast"], default="auto")
+    ap.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
     args = ap.parse_args()
+    report: dict = {
+        "device": args.device,
+        "batch": args.batch,
+        "backend": args.backend,
+        "image_resolution": args.image_resolution,
+        "repeats": args.repeats,
+        "torch": torch.__version__,
+        "configs": {},
+    }
     configs = ["official", "tiny"] if args.config == "both" else [args.config]
     ctx = mp.get_context("spawn")
     print(
-        f"device {args.device}, batch 1, image {args.image_resolution}², {args.repeats} repeats, "
+        f"device {args.device}, batch {args.batch}, image {args.image_resolution}², {args.repeats} repeats, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads"
     )
     for name in configs:
@@ -117,30 +156,56 @@ def main() -> None:
             f"BCC grid {cfg.grid_resolution}"
         )
         results = {}
+        entry: dict = {"parameters": n_params}
+        report["configs"][name] = entry
         for mode in ("forward", "backward"):
             queue = ctx.Queue()
             proc = ctx.Process(
-                target=_measure, args=(name, mode, args.repeats, args.image_resolution, args.device, queue)
+                target=_measure,
+                args=(
+                    name,
+                    mode,
+                    args.repeats,
+                    args.image_resolution,
+                    args.device,
+                    args.batch,
+                    args.backend,
+                    queue,
+                ),
             )
             proc.start()
             proc.join()
             if proc.exitcode != 0:
                 print(f"  {mode}: the measurement failed (exit code {proc.exitcode})")
+                entry[mode] = {"error": f"exit code {proc.exitcode}"}
                 continue
             results[mode] = queue.get()
+            stages, total, peak, n_verts, ctx_name = results[mode]
+            entry["grid_vertices"], entry["context"] = n_verts, ctx_name
+            entry[mode] = {"seconds": total, "peak_mb": peak}
+            if args.json:  # after every measurement, so that a timeout keeps what was measured
+                _write_json(args.json, report)
             if mode == "forward":
-                stages, total, peak, n_verts = results[mode]
-                print(f"  grid vertices {n_verts:,}")
+                entry[mode]["stages"] = dict(zip(STAGES, stages, strict=True))
+                print(f"  grid vertices {n_verts:,}, rasterizer {ctx_name}")
                 print(f"  {'stage':<22} {'median s':>10} {'share':>7}")
                 for stage, sec in zip(STAGES, stages, strict=True):
                     print(f"  {stage:<22} {sec:10.3f} {sec / sum(stages):7.0%}")
                 print(f"  {'forward (no grad)':<22} {total:10.3f} {'':>7}   peak {peak:7.0f} MB")
             else:
-                _, total, peak, _ = results[mode]
                 print(f"  {'forward+backward':<22} {total:10.3f} {'':>7}   peak {peak:7.0f} MB")
         if len(results) == 2:
             ratio = results["backward"][1] / results["forward"][1]
+            entry["backward_over_forward"] = ratio
             print(f"  forward+backward / forward = {ratio:.2f}x")
+    if args.json:
+        _write_json(args.json, report)
+        print(f"wrote {args.json}")
+    failed = [
+        f"{n}/{m}" for n, e in report["configs"].items() for m in ("forward", "backward") if "error" in e[m]
+    ]
+    if failed:
+        raise SystemExit(f"bench_generator: failed measurements: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

@@ -23,9 +23,20 @@ printed: the ratio of CPU time (all threads) of the forward passes.
 On a busy machine, prefer ``--threads 1`` (or ``OMP_WAIT_POLICY=PASSIVE``): OpenMP's spinning
 barriers make multi-threaded PyTorch many times slower when its cores are oversubscribed.
 
+With ``--device cuda`` it compares nvdiffrast with the torch backend on the GPU instead (no
+llvmpipe, no compile): the same meshes at 512^2, 1024^2 and 2048^2 by default, ``fwd`` and
+``fwd+bwd`` as above, each op given the backend explicitly. All runs share one process (the GPU is
+not shared with other work, and peak memory is ``torch.cuda.max_memory_allocated`` reset before
+each configuration); times are medians over ``--repeats`` runs after a warm-up, measured with CUDA
+events around each run and a synchronisation after it. A configuration that fails (e.g. out of
+memory, or nvdiffrast missing) is reported and the others still run.
+
+``--json PATH`` also writes every measurement (both devices) as JSON.
+
 Usage::
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_raster.py [--sizes 256 512 1024] [--repeats 7]
+    PYTHONPATH=. python benchmarks/bench_raster.py --device cuda [--json raster.json]
 """
 
 from __future__ import annotations
@@ -39,7 +50,8 @@ import subprocess
 import sys
 import time
 
-MESHES = {"40k": (100, 200), "200k": (224, 448)}
+MESHES = {"40k": (100, 200), "200k": (224, 448), "1k": (16, 32)}  # 1k: quick checks only
+DEFAULT_MESHES = ["40k", "200k"]
 
 
 def bumpy_sphere(n_lat: int, n_lon: int):
@@ -158,6 +170,138 @@ def worker_torch(mesh: str, res: int, mode: str, repeats: int) -> dict:
     return out
 
 
+def _cuda_step(backend: str, ctx, pos, verts, faces, res: int, mode: str):
+    """One fwd or fwd+bwd run on CUDA with every op on ``backend`` ('torch' or 'nvdiffrast')."""
+    import torch
+
+    import render
+
+    interp_backend = ctx if backend == "torch" else "nvdiffrast"
+
+    def fwd():
+        with torch.no_grad():
+            rast, _ = render.rasterize(ctx, pos, faces, (res, res))
+            render.interpolate(verts, rast, faces, backend=interp_backend)
+
+    def bwd():
+        p = pos.clone().requires_grad_(True)
+        rast, _ = render.rasterize(ctx, p, faces, (res, res))
+        feat, _ = render.interpolate(verts, rast, faces, backend=interp_backend)
+        mask = render.antialias(rast[..., 3:].clamp(0, 1), rast, p, faces, backend=backend)
+        (feat.square().mean() + mask.mean()).backward()
+
+    return fwd if mode == "fwd" else bwd
+
+
+def measure_backend(backend: str, mesh: str, res: int, mode: str, repeats: int, device) -> dict:
+    """Median milliseconds and peak allocated memory of one configuration on ``device``.
+
+    On CUDA (what ``--device cuda`` runs) each run is timed with CUDA events and followed by a
+    synchronisation; elsewhere (checks of this code on CPU) with ``time.perf_counter``, and the
+    peak memory is not measured (0).
+    """
+    import torch
+
+    import render
+
+    cuda = device.type == "cuda"
+    verts, faces = bumpy_sphere(*MESHES[mesh])
+    verts, faces = verts.to(device), faces.to(device=device, dtype=torch.int32)
+    pos = clip_positions(verts.cpu()).to(device)
+    t0 = time.perf_counter()
+    ctx = render.make_context(backend, device=device)
+    step = _cuda_step(backend, ctx, pos, verts, faces, res, mode)
+    step()  # warm-up (and, for nvdiffrast, loading the plugin and sizing its buffers)
+    if cuda:
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+    first = time.perf_counter() - t0
+    times = []
+    for _ in range(repeats):
+        if cuda:
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            step()
+            end.record()
+            torch.cuda.synchronize(device)
+            times.append(start.elapsed_time(end))
+        else:
+            t1 = time.perf_counter()
+            step()
+            times.append((time.perf_counter() - t1) * 1e3)
+    peak = (torch.cuda.max_memory_allocated(device) - base) / 2**20 if cuda else 0.0
+    with torch.no_grad():
+        rast, _ = render.rasterize(ctx, pos, faces, (res, res))
+    return {
+        "backend": backend,
+        "mesh": mesh,
+        "faces": int(faces.shape[0]),
+        "res": res,
+        "mode": mode,
+        "ms": _median(times),
+        "ms_min": min(times),
+        "peak_mb": peak,
+        "first_call_s": first,
+        "coverage": float((rast[..., 3] > 0).float().mean()),
+    }
+
+
+def main_cuda(args) -> list[dict]:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise SystemExit("bench_raster --device cuda: CUDA is not available")
+    device = torch.device("cuda", torch.cuda.current_device())
+    sizes = args.sizes or [512, 1024, 2048]
+    modes = ["fwd"] if args.no_backward else ["fwd", "bwd"]
+    name = torch.cuda.get_device_name()
+    print(f"bench_raster on {name}, torch {torch.__version__}, median of {args.repeats} runs (CUDA events)")
+    header = (
+        f"{'mesh':>5} {'res':>5} {'mode':>4} | {'torch':>10} {'peak':>8} | "
+        f"{'nvdiffrast':>10} {'peak':>8} | {'torch/nvdr':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    rows: list[dict] = []
+    for mesh in args.meshes:
+        for res in sizes:
+            for mode in modes:
+                got = {}
+                for backend in ("torch", "nvdiffrast"):
+                    try:
+                        got[backend] = measure_backend(backend, mesh, res, mode, args.repeats, device)
+                    except Exception as err:  # report and go on (OOM, nvdiffrast missing, ...)
+                        got[backend] = {
+                            "backend": backend,
+                            "mesh": mesh,
+                            "res": res,
+                            "mode": mode,
+                            "error": f"{type(err).__name__}: {err}",
+                        }
+                    rows.append(got[backend])
+                    torch.cuda.empty_cache()
+                    if args.json:  # after every run, so that a timeout keeps what was measured
+                        _write_json(
+                            args.json, {"device": "cuda", "gpu": name, "repeats": args.repeats, "rows": rows}
+                        )
+                cells = [f"{mesh:>5} {res:>5} {mode:>4} |"]
+                for backend in ("torch", "nvdiffrast"):
+                    r = got[backend]
+                    cells.append(
+                        f" {r['ms']:8.2f}ms {r['peak_mb']:6.0f}MB |"
+                        if "ms" in r
+                        else f" {'failed':>10} {'':>8} |"
+                    )
+                if "ms" in got["torch"] and "ms" in got["nvdiffrast"]:
+                    cells.append(f" {got['torch']['ms'] / got['nvdiffrast']['ms']:9.1f}x")
+                print("".join(cells), flush=True)
+                for r in got.values():
+                    if "error" in r:
+                        print(f"{'':>17}{r['backend']}: {r['error']}")
+    return rows
+
+
 _VS = """
 #version 330
 in vec4 in_pos;
@@ -232,8 +376,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
-    parser.add_argument("--meshes", nargs="+", default=list(MESHES), choices=list(MESHES))
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=None, help="default: 256 512 1024 (cpu), 512 1024 2048 (cuda)"
+    )
+    parser.add_argument("--meshes", nargs="+", default=DEFAULT_MESHES, choices=list(MESHES))
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per process")
     parser.add_argument(
         "--rounds", type=int, default=3, help="alternating torch / llvmpipe processes per configuration"
@@ -245,6 +391,13 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=None, help="threads for torch and llvmpipe (default: all)"
     )
+    parser.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default="cpu",
+        help="cpu: torch vs llvmpipe; cuda: torch vs nvdiffrast",
+    )
+    parser.add_argument("--json", default=None, metavar="PATH", help="also write the measurements as JSON")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -255,7 +408,38 @@ def main() -> None:
             result = worker_gl(mesh, int(res), args.repeats)
         print(json.dumps(result))
         return
+    if args.device == "cuda":
+        rows = main_cuda(args)
+    else:
+        rows = main_cpu(args)
+    if args.json:
+        extra = {"gpu": torch_gpu_name()} if args.device == "cuda" else {}
+        _write_json(args.json, {"device": args.device, **extra, "repeats": args.repeats, "rows": rows})
+        print(f"wrote {args.json}")
+    if any("error" in r for r in rows if isinstance(r, dict)):
+        raise SystemExit("bench_raster: some configurations failed (see above)")
 
+
+def torch_gpu_name() -> str:
+    import torch
+
+    return torch.cuda.get_device_name()
+
+
+def _write_json(path: str, data: dict) -> None:
+    """Write ``data`` as JSON atomically (a temporary file renamed over ``path``)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)
+
+
+def main_cpu(args) -> list[dict]:
+    """The CPU benchmark (torch eager / compiled against llvmpipe); returns its rows."""
+    args.sizes = args.sizes or [256, 512, 1024]
+    rows: list[dict] = []
     threads = args.threads or "default"
     print(
         f"bench_raster: {os.cpu_count()} CPUs, threads {threads}, median of {args.repeats} runs per "
@@ -335,11 +519,23 @@ def main() -> None:
                 notes.append(f"compiled fwd+bwd {bwdc['seconds'] * 1e3:.1f}ms")
             notes.append(f"torch threads {runs['fwd'][0]['threads']}")
             print(f"{'':>12}  (" + "; ".join(notes) + ")")
+            rows.append(
+                {
+                    "mesh": mesh,
+                    "res": res,
+                    "faces": runs["fwd"][0]["faces"],
+                    "runs": {m: runs[m] for m in modes},
+                    "llvmpipe": gls,
+                    "fwd_bwd": bwd,
+                    "fwd_bwd_compiled": bwdc,
+                }
+            )
     if cpu_ratios:
         print("forward CPU-time ratio torch/llvmpipe (robust to other load): " + ", ".join(cpu_ratios))
     if gl_note:
         print(f"llvmpipe anchor skipped: {gl_note}")
         print("  install: pip install moderngl; apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri")
+    return rows
 
 
 if __name__ == "__main__":

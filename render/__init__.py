@@ -8,6 +8,11 @@ The four ops have nvdiffrast's call shapes, so ``import render as dr`` ports nvd
     mask = dr.antialias(rast[..., 3:].clamp(0, 1), rast, pos_clip, tri)
 
 ``rast[B, H, W, 4]`` = (u, v, z/w, triangle_id + 1) with row 0 at NDC y = -1, on every backend.
+
+The top level holds what a user calls; building blocks stay in their modules:
+:mod:`render.camera` (``look_at``, ``perspective``, ``visualization_cameras``, ``CameraRanges``),
+:mod:`render.uv` (``UVRaster``, ``pad_texture``, ``flip_v``) and :mod:`render.shading`
+(``shade_lambert``, ``shade_normals``).
 """
 
 from render.backend import (
@@ -18,21 +23,14 @@ from render.backend import (
     make_context,
     nvdiffrast_available,
 )
-from render.camera import (
-    CameraDistribution,
-    CameraRanges,
-    Cameras,
-    look_at,
-    perspective,
-    sample_cameras,
-    visualization_cameras,
-)
+from render.camera import CameraDistribution, Cameras, sample_cameras
 from render.mesh import MeshRender, NormalMode, render_mesh
 from render.ops import antialias, interpolate, rasterize, texture
-from render.shading import render_preview, shade_lambert, shade_normals
-from render.uv import UVRaster, flip_v, pad_texture, rasterize_uv
+from render.shading import render_preview
+from render.uv import rasterize_uv
 
 __all__ = [
+    # nvdiffrast's four ops and their contexts
     "Backend",
     "NvdiffrastRasterContext",
     "RasterContext",
@@ -43,22 +41,13 @@ __all__ = [
     "nvdiffrast_available",
     "rasterize",
     "texture",
-    # cameras, mesh and UV rendering, previews
+    # GET3D's cameras, mesh and UV rendering, previews
     "CameraDistribution",
-    "CameraRanges",
     "Cameras",
     "MeshRender",
     "NormalMode",
-    "UVRaster",
-    "flip_v",
-    "look_at",
-    "pad_texture",
-    "perspective",
     "rasterize_uv",
     "render_mesh",
     "render_preview",
     "sample_cameras",
-    "shade_lambert",
-    "shade_normals",
-    "visualization_cameras",
 ]

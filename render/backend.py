@@ -39,6 +39,10 @@ __all__ = [
 
 _LOG = logging.getLogger(__name__)
 
+NVDIFFRAST_DEVICE_TYPES: tuple[str, ...] = ("cuda",)
+"""Device types whose tensors the nvdiffrast backend serves. Only CUDA; the fake nvdiffrast of the
+CPU tests (``tests/render/fake_nvdiffrast.py``) adds ``"cpu"`` for the duration of one test."""
+
 
 class Backend(str, Enum):
     """Rasterizer backend: ``auto``, ``torch`` or ``nvdiffrast``."""
@@ -97,11 +101,11 @@ def resolve_backend(backend: Backend | str, device: torch.device | str | None) -
     if backend is Backend.TORCH:
         return backend
     if backend is Backend.NVDIFFRAST:
-        if dev.type != "cuda":
+        if dev.type not in NVDIFFRAST_DEVICE_TYPES:
             raise ValueError(f"backend 'nvdiffrast' needs CUDA tensors, got device {dev}")
         _load_nvdiffrast()  # raises, naming what is missing
         return backend
-    if dev.type == "cuda":
+    if dev.type in NVDIFFRAST_DEVICE_TYPES:
         try:
             _load_nvdiffrast()
         except ImportError as err:
@@ -163,9 +167,9 @@ class NvdiffrastRasterContext:
                 raise ValueError("NvdiffrastRasterContext needs a CUDA device, but CUDA is not available")
             device = torch.device("cuda", torch.cuda.current_device())
         dev = torch.device(device) if not isinstance(device, int) else torch.device("cuda", device)
-        if dev.type != "cuda":
+        if dev.type not in NVDIFFRAST_DEVICE_TYPES:
             raise ValueError(f"device must be a CUDA device for nvdiffrast, got {dev}")
-        if dev.index is None:
+        if dev.index is None and dev.type == "cuda":
             dev = torch.device("cuda", torch.cuda.current_device())
         self.device = dev
         self.raw = dr.RasterizeCudaContext(device=dev)

@@ -7,9 +7,9 @@ the only route by which a silhouette loss reaches the vertex positions.
 
 Three ways to pass meshes (``B`` = number of cameras):
 
-- one mesh ``verts [V, 3]``, ``faces [F, 3]``: seen from every camera (nvdiffrast instanced mode);
-- ``verts [B, V, 3]`` with shared ``faces [F, 3]``: mesh ``b`` seen from camera ``b`` (instanced);
-- sequences of ``B`` meshes ``verts[b] [V_b, 3]``, ``faces[b] [F_b, 3]``: mesh ``b`` seen from
+- one mesh ``vertices [V, 3]``, ``faces [F, 3]``: seen from every camera (nvdiffrast instanced mode);
+- ``vertices [B, V, 3]`` with shared ``faces [F, 3]``: mesh ``b`` seen from camera ``b`` (instanced);
+- sequences of ``B`` meshes ``vertices[b] [V_b, 3]``, ``faces[b] [F_b, 3]``: mesh ``b`` seen from
   camera ``b``, packed into one call in nvdiffrast's range mode (GET3D's per-shape loop).
 
 Output images are NCHW with **row 0 at the top** of the picture: the projection's y flip puts
@@ -46,7 +46,7 @@ class NormalMode(Enum):
 
 @dataclass(frozen=True)
 class MeshRender:
-    """What :func:`render_mesh` returns. Images are NCHW, row 0 at the top, dtype of ``verts``.
+    """What :func:`render_mesh` returns. Images are NCHW, row 0 at the top, dtype of ``vertices``.
 
     Attributes:
         mask: ``[B, 1, H, W]`` hard coverage in {0, 1} (``clamp(tri_id, 0, 1)``); no gradient.
@@ -99,7 +99,7 @@ def _check_resolution(resolution: object) -> tuple[int, int]:
     return hw
 
 
-def _check_faces(name: str, faces: object, n_verts: int, device: torch.device) -> Tensor:
+def _check_faces(name: str, faces: object, n_vertices: int, device: torch.device) -> Tensor:
     if not isinstance(faces, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(faces).__name__}")
     if faces.is_floating_point() or faces.is_complex() or faces.dtype == torch.bool:
@@ -110,18 +110,18 @@ def _check_faces(name: str, faces: object, n_verts: int, device: torch.device) -
         raise ValueError(f"{name} is on {faces.device} but the vertices are on {device}")
     if faces.numel() > 0:
         lo, hi = int(faces.min()), int(faces.max())
-        if lo < 0 or hi >= n_verts:
-            raise ValueError(f"{name} indices must lie in [0, {n_verts}), got range [{lo}, {hi}]")
+        if lo < 0 or hi >= n_vertices:
+            raise ValueError(f"{name} indices must lie in [0, {n_vertices}), got range [{lo}, {hi}]")
     return faces.to(torch.int64)
 
 
-def _check_verts(name: str, verts: object, dims: tuple[int, ...]) -> Tensor:
-    if not isinstance(verts, Tensor) or not verts.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point torch.Tensor, got {type(verts).__name__}")
-    if verts.dim() not in dims or verts.shape[-1] != 3:
+def _check_vertices(name: str, vertices: object, dims: tuple[int, ...]) -> Tensor:
+    if not isinstance(vertices, Tensor) or not vertices.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point torch.Tensor, got {type(vertices).__name__}")
+    if vertices.dim() not in dims or vertices.shape[-1] != 3:
         shapes = " or ".join("[V, 3]" if d == 2 else "[B, V, 3]" for d in dims)
-        raise ValueError(f"{name} must have shape {shapes}, got {tuple(verts.shape)}")
-    return verts
+        raise ValueError(f"{name} must have shape {shapes}, got {tuple(vertices.shape)}")
+    return vertices
 
 
 def _get_context(ctx: RasterContext | None, backend: Backend | str, like: Tensor) -> RasterContext:
@@ -178,7 +178,7 @@ def _empty_render(
 
 
 def render_mesh(
-    verts: Tensor | Sequence[Tensor],
+    vertices: Tensor | Sequence[Tensor],
     faces: Tensor | Sequence[Tensor],
     cameras: Cameras,
     resolution: int | tuple[int, int],
@@ -191,12 +191,12 @@ def render_mesh(
     """Render meshes from cameras: GET3D's rasterize / interpolate / antialias path.
 
     Args:
-        verts: ``[V, 3]``, ``[B, V, 3]`` or a sequence of ``B`` tensors ``[V_b, 3]`` (see the
+        vertices: ``[V, 3]``, ``[B, V, 3]`` or a sequence of ``B`` tensors ``[V_b, 3]`` (see the
             module docstring), world frame, floating point. Output dtype and device follow it.
         faces: ``[F, 3]`` integer indices (for the tensor forms) or a sequence of ``B`` such
-            tensors (with a sequence of verts). Winding does not matter (no culling) except for
+            tensors (with a sequence of vertices). Winding does not matter (no culling) except for
             the sign of the normals.
-        cameras: ``B`` cameras; converted to the dtype and device of ``verts``.
+        cameras: ``B`` cameras; converted to the dtype and device of ``vertices``.
         resolution: ``S`` or ``(H, W)``.
         backend: :class:`render.backend.Backend` (or its name) used when ``ctx`` is None.
         ctx: an existing rasterizer context (reuse one across calls on CUDA).
@@ -204,7 +204,7 @@ def render_mesh(
         normals: per-pixel normals to return (:class:`NormalMode` or its value).
 
     Returns:
-        :class:`MeshRender`; gradients reach ``verts`` through ``position``, ``depth``,
+        :class:`MeshRender`; gradients reach ``vertices`` through ``position``, ``depth``,
         ``normals`` (within triangles) and ``antialiased_mask`` (silhouettes).
     """
     if not isinstance(cameras, Cameras):
@@ -217,31 +217,32 @@ def render_mesh(
     height, width = _check_resolution(resolution)
     batch = len(cameras)
 
-    if isinstance(verts, Tensor):
-        verts = _check_verts("verts", verts, (2, 3))
+    if isinstance(vertices, Tensor):
+        vertices = _check_vertices("vertices", vertices, (2, 3))
         if not isinstance(faces, Tensor):
-            raise TypeError(f"faces must be a tensor when verts is a tensor, got {type(faces).__name__}")
-        if verts.dim() == 3 and verts.shape[0] != batch:
-            raise ValueError(f"verts has batch {verts.shape[0]} but there are {batch} cameras")
-        faces64 = _check_faces("faces", faces, verts.shape[-2], verts.device)
-        cams = cameras.to(device=verts.device, dtype=verts.dtype)
-        return _render_instanced(verts, faces64, cams, height, width, backend, ctx, antialias, normal_mode)
+            raise TypeError(f"faces must be a tensor when vertices is a tensor, got {type(faces).__name__}")
+        if vertices.dim() == 3 and vertices.shape[0] != batch:
+            raise ValueError(f"vertices has batch {vertices.shape[0]} but there are {batch} cameras")
+        faces64 = _check_faces("faces", faces, vertices.shape[-2], vertices.device)
+        cams = cameras.to(device=vertices.device, dtype=vertices.dtype)
+        return _render_instanced(vertices, faces64, cams, height, width, backend, ctx, antialias, normal_mode)
 
-    if isinstance(verts, (str, bytes)) or not isinstance(verts, Sequence):
-        raise TypeError(f"verts must be a tensor or a sequence of tensors, got {type(verts).__name__}")
+    if isinstance(vertices, (str, bytes)) or not isinstance(vertices, Sequence):
+        raise TypeError(f"vertices must be a tensor or a sequence of tensors, got {type(vertices).__name__}")
     if isinstance(faces, Tensor) or not isinstance(faces, Sequence):
-        raise TypeError("faces must be a sequence of tensors when verts is a sequence")
-    if len(verts) != batch or len(faces) != batch:
+        raise TypeError("faces must be a sequence of tensors when vertices is a sequence")
+    if len(vertices) != batch or len(faces) != batch:
         raise ValueError(
-            f"verts and faces must hold one mesh per camera ({batch}), got {len(verts)} and {len(faces)}"
+            f"vertices and faces must hold one mesh per camera ({batch}), "
+            f"got {len(vertices)} and {len(faces)}"
         )
     if batch == 0:
         raise ValueError("render_mesh needs at least one camera")
-    vs = [_check_verts(f"verts[{b}]", v, (2,)) for b, v in enumerate(verts)]
+    vs = [_check_vertices(f"vertices[{b}]", v, (2,)) for b, v in enumerate(vertices)]
     device, dtype = vs[0].device, vs[0].dtype
     for b, v in enumerate(vs):
         if v.device != device or v.dtype != dtype:
-            raise ValueError(f"verts[{b}] is {v.device}/{v.dtype} but verts[0] is {device}/{dtype}")
+            raise ValueError(f"vertices[{b}] is {v.device}/{v.dtype} but vertices[0] is {device}/{dtype}")
     fs = [
         _check_faces(f"faces[{b}]", f, v.shape[0], device)
         for b, (v, f) in enumerate(zip(vs, faces, strict=True))
@@ -285,7 +286,7 @@ def _finish(
 
 
 def _render_instanced(
-    verts: Tensor,
+    vertices: Tensor,
     faces: Tensor,
     cams: Cameras,
     height: int,
@@ -296,15 +297,15 @@ def _render_instanced(
     normal_mode: NormalMode,
 ) -> MeshRender:
     batch = len(cams)
-    cam, clip = cams.transform_points(verts)  # [B, V, 4] each
+    cam, clip = cams.transform_points(vertices)  # [B, V, 4] each
     tri = faces.to(torch.int32).contiguous()
     if faces.shape[0] == 0 or batch == 0:
-        return _empty_render(batch, height, width, verts, normal_mode, antialias, clip, tri)
-    context = _get_context(ctx, backend, verts)
+        return _empty_render(batch, height, width, vertices, normal_mode, antialias, clip, tri)
+    context = _get_context(ctx, backend, vertices)
     clip = clip.contiguous()
     rast, _ = ops.rasterize(context, clip, tri, (height, width), grad_db=False)
 
-    world = verts if verts.dim() == 3 else verts.unsqueeze(0).expand(batch, -1, -1)
+    world = vertices if vertices.dim() == 3 else vertices.unsqueeze(0).expand(batch, -1, -1)
     attrs = [world, -cam[..., 2:3]]
     if normal_mode is NormalMode.VERTEX:
         attrs.append(vertex_normals(world, faces))
@@ -317,7 +318,7 @@ def _render_instanced(
     if normal_mode is NormalMode.VERTEX:
         pixel_normals = safe_normalize(interp[..., 4:7])
     elif normal_mode is NormalMode.FACE:
-        fn = safe_normalize(face_normals(verts, faces))  # [F, 3] or [B, F, 3]
+        fn = safe_normalize(face_normals(vertices, faces))  # [F, 3] or [B, F, 3]
         idx = face_id.clamp_min(0)
         if fn.dim() == 2:
             pixel_normals = fn[idx]
@@ -327,7 +328,7 @@ def _render_instanced(
 
 
 def _render_ranges(
-    verts: list[Tensor],
+    vertices: list[Tensor],
     faces: list[Tensor],
     cams: Cameras,
     height: int,
@@ -338,15 +339,15 @@ def _render_ranges(
     normal_mode: NormalMode,
 ) -> MeshRender:
     batch = len(cams)
-    device = verts[0].device
-    n_verts = torch.tensor([v.shape[0] for v in verts], dtype=torch.int64)
+    device = vertices[0].device
+    n_vertices = torch.tensor([v.shape[0] for v in vertices], dtype=torch.int64)
     n_faces = torch.tensor([f.shape[0] for f in faces], dtype=torch.int64)
-    vert_offset = torch.cumsum(n_verts, 0) - n_verts
+    vert_offset = torch.cumsum(n_vertices, 0) - n_vertices
     face_offset = torch.cumsum(n_faces, 0) - n_faces
 
-    world = torch.cat(verts, dim=0)  # [ΣV, 3]
+    world = torch.cat(vertices, dim=0)  # [ΣV, 3]
     tri64 = torch.cat([f + int(o) for f, o in zip(faces, vert_offset.tolist(), strict=True)], dim=0)
-    owner = torch.repeat_interleave(torch.arange(batch, device=device), n_verts.to(device))  # [ΣV]
+    owner = torch.repeat_interleave(torch.arange(batch, device=device), n_vertices.to(device))  # [ΣV]
     hom = torch.cat([world, torch.ones_like(world[:, :1])], dim=-1)
     cam = torch.einsum("vij,vj->vi", cams.world_to_cam[owner], hom)
     clip = torch.einsum("vij,vj->vi", cams.proj[owner], cam).contiguous()

@@ -158,7 +158,7 @@ def shade_lambert(
 
 
 def render_preview(
-    verts: Tensor | Sequence[Tensor],
+    vertices: Tensor | Sequence[Tensor],
     faces: Tensor | Sequence[Tensor],
     cameras: Cameras,
     resolution: int | tuple[int, int],
@@ -171,7 +171,7 @@ def render_preview(
     """Render meshes and shade them: one call from a mesh to a picture.
 
     Args:
-        verts, faces, cameras, resolution: as :func:`render.mesh.render_mesh`.
+        vertices, faces, cameras, resolution: as :func:`render.mesh.render_mesh`.
         mode: ``"lambert"`` (:func:`shade_lambert`, default settings) or ``"normals"``
             (:func:`shade_normals` of world normals).
         normals: :class:`render.mesh.NormalMode` used for shading (flat faces by default).
@@ -186,7 +186,7 @@ def render_preview(
     normal_mode = NormalMode(normals)
     if normal_mode is NormalMode.NONE:
         raise ValueError("normals must be 'face' or 'vertex' for a shaded preview")
-    out: MeshRender = render_mesh(verts, faces, cameras, resolution, normals=normal_mode, **render_kwargs)
+    out: MeshRender = render_mesh(vertices, faces, cameras, resolution, normals=normal_mode, **render_kwargs)
     assert out.normals is not None
     alpha = out.antialiased_mask if out.antialiased_mask is not None else out.mask
     if mode == "normals":

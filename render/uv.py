@@ -46,7 +46,7 @@ class UVRaster:
 
 
 def rasterize_uv(
-    verts: Tensor,
+    vertices: Tensor,
     faces: Tensor,
     uvs: Tensor,
     uv_faces: Tensor | None,
@@ -58,26 +58,26 @@ def rasterize_uv(
     """Rasterize a mesh's UV layout and interpolate world positions per texel (GET3D §9.2 step 3).
 
     Args:
-        verts: ``[V, 3]`` float world positions.
+        vertices: ``[V, 3]`` float world positions.
         faces: ``[F, 3]`` integer position indices.
         uvs: either ``[U, 2]`` UV coordinates indexed by ``uv_faces`` (xatlas' output: separate
             ``vt`` indices), or ``[F, 3, 2]`` per-face-corner UVs with ``uv_faces=None``. UVs are
             in [0, 1]; parts outside are clipped.
         uv_faces: ``[F, 3]`` integer UV indices, face ``f`` corner ``k`` has UV
-            ``uvs[uv_faces[f, k]]`` and position ``verts[faces[f, k]]``; or None (see ``uvs``).
+            ``uvs[uv_faces[f, k]]`` and position ``vertices[faces[f, k]]``; or None (see ``uvs``).
         resolution: texture size ``S`` or ``(H, W)``.
         backend, ctx: rasterizer backend or an existing context, as :func:`render.mesh.render_mesh`.
 
     Returns:
-        :class:`UVRaster`. Differentiable with respect to ``verts`` (the interpolation is linear in
+        :class:`UVRaster`. Differentiable with respect to ``vertices`` (the interpolation is linear in
         them); no gradient flows to the UVs' coverage. Overlapping UV triangles resolve to one of
         them (UV layouts are expected not to overlap).
     """
-    if not isinstance(verts, Tensor) or not verts.is_floating_point():
-        raise TypeError(f"verts must be a floating-point torch.Tensor, got {type(verts).__name__}")
-    if verts.dim() != 2 or verts.shape[1] != 3:
-        raise ValueError(f"verts must have shape [V, 3], got {tuple(verts.shape)}")
-    faces = _check_faces("faces", faces, verts.shape[0], verts.device)
+    if not isinstance(vertices, Tensor) or not vertices.is_floating_point():
+        raise TypeError(f"vertices must be a floating-point torch.Tensor, got {type(vertices).__name__}")
+    if vertices.dim() != 2 or vertices.shape[1] != 3:
+        raise ValueError(f"vertices must have shape [V, 3], got {tuple(vertices.shape)}")
+    faces = _check_faces("faces", faces, vertices.shape[0], vertices.device)
     if not isinstance(uvs, Tensor) or not uvs.is_floating_point():
         raise TypeError(f"uvs must be a floating-point torch.Tensor, got {type(uvs).__name__}")
     if uv_faces is None:
@@ -87,26 +87,26 @@ def rasterize_uv(
                 f"got {tuple(uvs.shape)}"
             )
         uvs = uvs.reshape(-1, 2)
-        uv_faces = torch.arange(uvs.shape[0], device=verts.device).reshape(-1, 3)
+        uv_faces = torch.arange(uvs.shape[0], device=vertices.device).reshape(-1, 3)
     else:
         if uvs.dim() != 2 or uvs.shape[1] != 2:
             raise ValueError(f"uvs must have shape [U, 2] when uv_faces is given, got {tuple(uvs.shape)}")
-        uv_faces = _check_faces("uv_faces", uv_faces, uvs.shape[0], verts.device)
+        uv_faces = _check_faces("uv_faces", uv_faces, uvs.shape[0], vertices.device)
         if uv_faces.shape[0] != faces.shape[0]:
             raise ValueError(
                 f"uv_faces must have as many rows as faces ({faces.shape[0]}), got {uv_faces.shape[0]}"
             )
-    if uvs.device != verts.device:
-        raise ValueError(f"uvs is on {uvs.device} but verts is on {verts.device}")
+    if uvs.device != vertices.device:
+        raise ValueError(f"uvs is on {uvs.device} but vertices is on {vertices.device}")
     height, width = _check_resolution(resolution)
-    uvs = uvs.to(verts.dtype)
+    uvs = uvs.to(vertices.dtype)
 
     if faces.shape[0] == 0:
-        zeros = verts.new_zeros(1, height, width, 4)
+        zeros = vertices.new_zeros(1, height, width, 4)
         return UVRaster(
-            position=verts.new_zeros(3, height, width),
-            mask=torch.zeros(1, height, width, dtype=torch.bool, device=verts.device),
-            face_id=torch.full((height, width), -1, dtype=torch.int64, device=verts.device),
+            position=vertices.new_zeros(3, height, width),
+            mask=torch.zeros(1, height, width, dtype=torch.bool, device=vertices.device),
+            face_id=torch.full((height, width), -1, dtype=torch.int64, device=vertices.device),
             rast=zeros,
         )
 
@@ -120,7 +120,7 @@ def rasterize_uv(
     # The barycentrics of a texel refer to the corners of face `f`, so the same rast interpolates
     # per-vertex positions through the position indices.
     position, _ = ops.interpolate(
-        verts.unsqueeze(0).contiguous(),
+        vertices.unsqueeze(0).contiguous(),
         rast,
         faces.to(torch.int32).contiguous(),
         backend=_backend_of(context),
@@ -129,7 +129,7 @@ def rasterize_uv(
     mask = tri > 0
     face_id = tri.round().to(torch.int64) - 1
     return UVRaster(
-        position=position[0].permute(2, 0, 1) * mask.unsqueeze(0).to(verts.dtype),
+        position=position[0].permute(2, 0, 1) * mask.unsqueeze(0).to(vertices.dtype),
         mask=mask.unsqueeze(0),
         face_id=face_id,
         rast=rast,

@@ -4,7 +4,7 @@
    world position of the surface point its centre stands for.
 2. Query the colour field (e.g. the generator's texture head) at those points, in chunks.
 3. Pad the seams: ``padding`` passes of :func:`dilate_texture` (the rule of
-   :func:`render.pad_texture`) give each uncovered texel next
+   :func:`render.uv.pad_texture`) give each uncovered texel next
    to the covered region the mean of its covered neighbours (GET3D does one 3x3 ``cv2.dilate``
    pass on near-black texels, which takes per-channel maxima and lets the background bleed in
    when the ToRGB bias is not exactly -1). Texels still uncovered afterwards get the mean colour
@@ -27,7 +27,7 @@ __all__ = ["BakedTexture", "bake_texture", "dilate_texture"]
 def dilate_texture(texture: Tensor, covered: Tensor, iterations: int) -> tuple[Tensor, Tensor]:
     """Grow ``[C, H, W]`` colours from the ``[H, W]`` covered texels, ``iterations`` rings.
 
-    Same rule as :func:`render.pad_texture` (each uncovered texel touching the covered region gets
+    Same rule as :func:`render.uv.pad_texture` (each uncovered texel touching the covered region gets
     the mean of its covered 8-neighbours, then counts as covered), computed with one 3x3 box sum
     over the premultiplied colours and the coverage together and updates of the new texels only,
     which is several times faster at 1024²+. Returns ``(texture, grown coverage)``.

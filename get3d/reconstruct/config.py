@@ -36,7 +36,7 @@ class Shading(enum.Enum):
     """Pixel = colour (GET3D's training renders)."""
     LAMBERT = "lambert"
     """Pixel = colour x (ambient + diffuse max(0, n . l)) with the camera-space light of
-    :func:`render.shade_lambert` and flat face normals: the light model of
+    :func:`render.shading.shade_lambert` and flat face normals: the light model of
     :mod:`get3d.data.prepare`, so the colour recovered is the albedo."""
 
 

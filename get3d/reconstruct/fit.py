@@ -143,7 +143,7 @@ def render_surface(
 
     Colour comes from exactly one of ``color_mlp`` (queried at the interpolated world position of
     every covered pixel) or ``vertex_colors`` (float [V, 3] in [-1, 1], interpolated across faces).
-    With :attr:`Shading.LAMBERT` the colour is the albedo of :func:`render.shade_lambert` (flat
+    With :attr:`Shading.LAMBERT` the colour is the albedo of :func:`render.shading.shade_lambert` (flat
     normals, prepare's light). The colour image over black is antialiased like the mask, so RGB
     losses also move silhouettes.
 

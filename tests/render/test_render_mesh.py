@@ -297,7 +297,7 @@ def test_bad_inputs_raise():
         render_mesh(v, f + 10, cam, 8)
     with pytest.raises(TypeError, match="faces"):
         render_mesh(v, f.float(), cam, 8)
-    with pytest.raises(ValueError, match="verts"):
+    with pytest.raises(ValueError, match="vertices must have shape"):
         render_mesh(v[:, :2], f, cam, 8)
     with pytest.raises(ValueError, match="batch"):
         render_mesh(v.expand(2, -1, -1), f, cam, 8)
