@@ -27,6 +27,7 @@ __all__ = [
     "check_cuda_major",
     "check_ninja",
     "check_nvcc",
+    "check_serving_device",
     "collective_load",
     "count_archs",
     "lock_is_stale",
@@ -81,6 +82,20 @@ def check_cuda_device(cuda_available: bool, torch_cuda: str | None) -> None:
             "(torch.cuda.is_available() is False)",
             PluginState.NO_CUDA,
         )
+
+
+def check_serving_device(device_types: Sequence[str], cuda_available: bool, torch_cuda: str | None) -> None:
+    """Raise ``NO_CUDA`` unless a device of ``device_types`` (the types nvdiffrast serves,
+    :data:`render.backend.NVDIFFRAST_DEVICE_TYPES`) is present.
+
+    The CPU is always present: only the fake nvdiffrast of the CPU tests serves it (it adds
+    ``"cpu"`` for one test). A CUDA device is present when :func:`check_cuda_device` passes.
+    """
+    if "cpu" in device_types:
+        return
+    if "cuda" not in device_types:
+        raise ValueError(f"device_types must name 'cuda' or 'cpu', got {tuple(device_types)!r}")
+    check_cuda_device(cuda_available, torch_cuda)
 
 
 def check_ninja(ninja_path: str | None) -> str:

@@ -21,6 +21,10 @@ machine in torch's extension folder (``TORCH_EXTENSIONS_DIR`` or
 
 Per process, the outcome (the loaded module, or the error) is cached: the plugin is built at most
 once, and a failed build is not retried.
+
+Loading needs a device nvdiffrast serves, one of :data:`render.backend.NVDIFFRAST_DEVICE_TYPES`:
+a CUDA device, or the CPU, which only the fake nvdiffrast of the CPU tests adds (it never builds,
+so the build checks above never run for it).
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from render.nvdiffrast_checks import (
     check_cuda_major,
     check_ninja,
     check_nvcc,
+    check_serving_device,
     collective_load,
     count_archs,
     not_installed,
@@ -295,6 +300,16 @@ def _build_guard(name: str, load_kwargs: dict) -> Iterator[None]:
     _LOG.info("nvdiffrast: plugin %s ready after %.1f s", name, time.perf_counter() - start)
 
 
+def _check_serving_device() -> None:
+    """Raise ``NO_CUDA`` unless a device nvdiffrast serves is present (see
+    :func:`render.nvdiffrast_checks.check_serving_device`). Reads
+    :data:`render.backend.NVDIFFRAST_DEVICE_TYPES` at each call: the one seam through which the
+    fake nvdiffrast of the CPU tests lets the CPU play the GPU, for the loader as for dispatch."""
+    from render import backend
+
+    check_serving_device(backend.NVDIFFRAST_DEVICE_TYPES, torch.cuda.is_available(), torch.version.cuda)
+
+
 def _import_nvdiffrast() -> ModuleType:
     try:
         return importlib.import_module("nvdiffrast.torch")
@@ -360,7 +375,7 @@ def load_nvdiffrast(
 
     def load(allow_build: bool) -> ModuleType:
         dr = _import_nvdiffrast()
-        check_cuda_device(torch.cuda.is_available(), torch.version.cuda)
+        _check_serving_device()
         with _CACHE.lock:
             if _CACHE.module is not None:
                 return _CACHE.module
@@ -402,7 +417,7 @@ def plugin_status() -> PluginStatus:
     if _CACHE.error is not None:
         return PluginStatus(PluginState.FAILED, str(_CACHE.error))
     try:
-        check_cuda_device(torch.cuda.is_available(), torch.version.cuda)
+        _check_serving_device()
     except NvdiffrastUnavailable as err:
         return PluginStatus(PluginState.NO_CUDA, str(err))
     with _CACHE.lock:

@@ -20,7 +20,11 @@ with nvdiffrast's wording. The outputs are the pure-PyTorch backend's
 ``"cpu"`` to :data:`render.backend.NVDIFFRAST_DEVICE_TYPES` (``monkeypatch``, undone after the
 test), so that ``make_context("nvdiffrast", device="cpu")`` builds a
 :class:`render.NvdiffrastRasterContext` and ``backend="nvdiffrast"`` / ``auto`` dispatch CPU
-tensors to the (fake) nvdiffrast path: while it is installed, the CPU plays the GPU. The fake
+tensors to the (fake) nvdiffrast path: while it is installed, the CPU plays the GPU. The same
+tuple tells :func:`render.nvdiffrast_loader.load_nvdiffrast` that a device nvdiffrast serves is
+present (the CPU), so the loader wraps and calls the fake's ``ops._get_plugin`` as it would the
+real one, with ``torch.cuda.is_available()`` left alone; the build checks (ninja, nvcc, CUDA
+major) run only around a real ``cpp_extension.load``, which the fake never calls. The fake
 then checks "on the GPU" as "on the context's device" (``rasterize``) or "on one device" (the
 other ops). One check it cannot make: that ``ranges`` is *not* on the GPU, since the CPU is both.
 """
@@ -503,11 +507,14 @@ def install_fake_nvdiffrast(
 ) -> FakeNvdiffrast:
     """Install the fake for one test (``monkeypatch`` undoes everything afterwards).
 
-    Puts the three modules into ``sys.modules`` (hiding a real nvdiffrast), and sets
+    Puts the three modules into ``sys.modules`` (hiding a real nvdiffrast), sets
     :data:`render.backend.NVDIFFRAST_DEVICE_TYPES` to ``device_types`` (the seam described in the
-    module docstring).
+    module docstring), and gives :mod:`render.nvdiffrast_loader` a fresh per-process cache for
+    the test (the process's own cache, real plugin or error, comes back afterwards; the fake's
+    module never outlives the test in it).
     """
     import render.backend
+    import render.nvdiffrast_loader
 
     fake = FakeNvdiffrast(device_types=tuple(device_types))
     fake.modules = _build(fake)
@@ -516,4 +523,5 @@ def install_fake_nvdiffrast(
     for name, module in fake.modules.items():
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.setattr(render.backend, "NVDIFFRAST_DEVICE_TYPES", fake.device_types)
+    monkeypatch.setattr(render.nvdiffrast_loader, "_CACHE", render.nvdiffrast_loader._PluginCache())
     return fake

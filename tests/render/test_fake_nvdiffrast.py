@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import render
+from render import nvdiffrast_loader
 from render.mesh import render_mesh
 from render.torch_backend.antialias import antialias_construct_topology_hash_torch
 from render.torch_backend.rasterize import rasterize_torch
@@ -56,10 +57,26 @@ def test_fake_is_importable_as_nvdiffrast_and_never_builds(fake_nvdiffrast):
     assert fake_nvdiffrast.ops("RasterizeCudaContext")[0].args == {"device": torch.device("cpu")}
 
 
+def test_installing_the_fake_keeps_the_loaders_process_cache_apart():
+    from tests.render.fake_nvdiffrast import install_fake_nvdiffrast
+
+    before = nvdiffrast_loader._CACHE
+    with pytest.MonkeyPatch.context() as mp:
+        fake = install_fake_nvdiffrast(mp)
+        assert nvdiffrast_loader._CACHE is not before  # a fresh cache: the fake is really loaded
+        assert render.nvdiffrast_available() and fake.plugin_requests == 1
+        assert nvdiffrast_loader._CACHE.module is fake.modules["nvdiffrast.torch"]
+    assert nvdiffrast_loader._CACHE is before  # the process's own outcome is back
+    assert before.module is not fake.modules["nvdiffrast.torch"]
+
+
 def test_context_and_ops_fetch_the_plugin_through_ops_get_plugin(fake_nvdiffrast, monkeypatch):
-    # a loader that wraps ops._get_plugin (render.nvdiffrast_loader) is what every call runs
+    # a loader that wraps ops._get_plugin (render.nvdiffrast_loader) is what every call runs:
+    # load first (the loader wraps the fake's _get_plugin), then record over its wrapper
+    assert render.nvdiffrast_available()
     ops = importlib.import_module("nvdiffrast.torch.ops")
     original, seen = ops._get_plugin, []
+    assert getattr(original, nvdiffrast_loader._WRAPPED_MARK, False)
 
     def wrapped(gl=False):
         seen.append(gl)

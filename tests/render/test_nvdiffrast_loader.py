@@ -28,6 +28,7 @@ from render.nvdiffrast_checks import (
     check_cuda_major,
     check_ninja,
     check_nvcc,
+    check_serving_device,
     collective_load,
     count_archs,
     lock_is_stale,
@@ -63,6 +64,19 @@ def test_check_cuda_device():
     with pytest.raises(NvdiffrastUnavailable, match="a build without CUDA") as e:
         check_cuda_device(True, None)
     assert e.value.state is PluginState.NO_CUDA
+
+
+def test_check_serving_device():
+    check_serving_device(("cuda",), True, "13.0")
+    with pytest.raises(NvdiffrastUnavailable, match=r"sees none") as e:
+        check_serving_device(("cuda",), False, "13.0")
+    assert e.value.state is PluginState.NO_CUDA
+    with pytest.raises(NvdiffrastUnavailable, match="a build without CUDA"):
+        check_serving_device(("cuda",), True, None)
+    # the CPU tests' fake serves the CPU, which is always there: no CUDA needed
+    check_serving_device(("cuda", "cpu"), False, None)
+    with pytest.raises(ValueError, match=r"device_types must name 'cuda' or 'cpu', got \('mps',\)"):
+        check_serving_device(("mps",), True, "13.0")
 
 
 def test_check_ninja_and_compiler():
@@ -390,6 +404,28 @@ def test_no_cuda(fake_nvdiffrast, monkeypatch):
     assert e.value.state is PluginState.NO_CUDA
     assert loader.plugin_status().state is PluginState.NO_CUDA
     assert fake_nvdiffrast.calls == []
+
+
+def test_with_the_cpu_served_a_plugin_loads_without_cuda_but_a_build_still_needs_it(
+    build_tools, monkeypatch
+):
+    # the seam of the CPU tests' fake (render.backend.NVDIFFRAST_DEVICE_TYPES) counts the CPU as a
+    # device nvdiffrast serves; a real build still checks for the CUDA device (then ninja, nvcc,
+    # the CUDA major) ...
+    import render.backend
+
+    monkeypatch.setattr(render.backend, "NVDIFFRAST_DEVICE_TYPES", ("cuda", "cpu"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.version, "cuda", None)
+    with pytest.raises(NvdiffrastUnavailable, match="a build without CUDA") as e:
+        loader.load_nvdiffrast()
+    assert e.value.state is PluginState.NO_CUDA and build_tools.loads == []
+    # ... but a plugin that needs no build (the fake's) loads without a CUDA device
+    monkeypatch.setattr(loader, "_CACHE", loader._PluginCache())
+    build_tools.ops.MODE = "direct"
+    assert loader.plugin_status().state is PluginState.LOADED
+    assert loader.load_nvdiffrast() is sys.modules["nvdiffrast.torch"]
+    assert build_tools.loads == []
 
 
 def test_a_fake_plugin_loads_once_through_the_wrapper(fake_nvdiffrast):
