@@ -85,7 +85,7 @@ def _measure(
                 lambda pts: g.query_features(planes, ws, pts),
                 lambda feat: g.features_to_rgb(feat, ws),
                 cfg.feat_channels,
-                ctx=ctx,
+                backend=ctx,
             )
             _sync(device)
             marks.append(time.perf_counter())
@@ -93,7 +93,7 @@ def _measure(
 
     def backward() -> list[float]:
         t0 = time.perf_counter()
-        out = g.render(g.map_latents(z, z_tex), cams, image_res, ctx=ctx)
+        out = g.render(g.map_latents(z, z_tex), cams, image_res, backend=ctx)
         (out.image.mean() + out.geometry.sdf_reg.mean()).backward()
         g.zero_grad(set_to_none=True)
         _sync(device)

@@ -215,6 +215,16 @@ def _load(parser: argparse.ArgumentParser, args: argparse.Namespace):  # -> Gene
     return G
 
 
+def _context(parser: argparse.ArgumentParser, args: argparse.Namespace, G):  # -> RasterContext
+    """The one rasterizer context of this command (``--backend``), on the generator's device."""
+    from render.backend import make_context
+
+    try:
+        return make_context(args.backend, G.mapping.fc0.weight.device)
+    except (ImportError, ValueError) as err:
+        parser.error(f"--backend: {err}")
+
+
 def _material(args: argparse.Namespace):
     from get3d.export import Material
 
@@ -243,6 +253,7 @@ def _sample(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if not args.no_turntable and args.views <= SNAPSHOT_VIEW:
         parser.error(f"--views: expected more than {SNAPSHOT_VIEW} (the grid uses view {SNAPSHOT_VIEW})")
     G = _load(parser, args)
+    ctx = _context(parser, args, G)
     lat = sample_latents(G, args.num, geo_seed=args.geo_seed, tex_seed=args.tex_seed, psi=args.psi)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -254,13 +265,13 @@ def _sample(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             lat.ws,
             views=[SNAPSHOT_VIEW],
             resolution=args.resolution,
-            backend=args.backend,
+            backend=ctx,
             progress=progress,
         )
         snap = frames[:, 0]
     else:
         frames = render_turntable(
-            G, lat.ws, n_views=args.views, resolution=args.resolution, backend=args.backend, progress=progress
+            G, lat.ws, n_views=args.views, resolution=args.resolution, backend=ctx, progress=progress
         )
         snap = frames[:, SNAPSHOT_VIEW]
         for k in range(args.num):
@@ -284,7 +295,7 @@ def _sample(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     for k in tqdm(range(args.num) if formats else [], desc="export", disable=not progress):
         try:  # unwrap and bake once, write every format
             mesh = textured_mesh_of(
-                G, lat.ws, k, texture_size=args.texture_size, max_faces=max_faces, backend=args.backend
+                G, lat.ws, k, texture_size=args.texture_size, max_faces=max_faces, backend=ctx
             )
         except ValueError as err:
             print(f"sample {k}: skipped ({err})", file=sys.stderr)
@@ -311,6 +322,7 @@ def _interpolate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
     if args.steps < 2:
         parser.error(f"--steps: expected at least 2, got {args.steps}")
     G = _load(parser, args)
+    ctx = _context(parser, args, G)
     progress = not args.no_progress
 
     def code(seed: int, which: str):
@@ -324,7 +336,7 @@ def _interpolate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
     strip = interpolate_latents(G, z_geo, z_tex, args.steps, mode=args.mode, space=args.space, psi=args.psi)
     n_views = 24
     views = render_turntable(
-        G, strip, n_views=n_views, resolution=args.resolution, backend=args.backend, progress=progress
+        G, strip, n_views=n_views, resolution=args.resolution, backend=ctx, progress=progress
     )  # [S, 24, 3, H, W]
     write_png(out / f"strip_{args.mode}.png", image_grid(views[:, SNAPSHOT_VIEW], 1, args.steps))
     # a morphing turntable: forward and back along the path while the camera goes round once
@@ -338,7 +350,7 @@ def _interpolate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
             grid,
             views=[SNAPSHOT_VIEW],
             resolution=args.resolution,
-            backend=args.backend,
+            backend=ctx,
             progress=progress,
         )[:, 0]
         write_png(out / "grid_geometry_x_texture.png", image_grid(cells, args.steps, args.steps))
@@ -350,7 +362,7 @@ def _interpolate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
                 s,
                 texture_size=args.texture_size,
                 max_faces=args.max_faces or None,
-                backend=args.backend,
+                backend=ctx,
             )
         except ValueError as err:
             print(f"step {s}: skipped ({err})", file=sys.stderr)
@@ -373,6 +385,7 @@ def _export(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error(f"--index: expected a non-negative integer, got {args.index}")
     _check_common(parser, args)
     G = _load(parser, args)
+    ctx = _context(parser, args, G)
     lat = sample_latents(G, args.index + 1, geo_seed=args.geo_seed, tex_seed=args.tex_seed, psi=args.psi)
     import torch
 
@@ -396,7 +409,7 @@ def _export(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         generator_color_fn(G, one, 0, planes=planes),
         texture_size=args.texture_size,
         max_faces=args.max_faces or None,
-        backend=args.backend,
+        backend=ctx,
     )
     paths = save_textured_mesh(args.out, tm, _material(args))
     print(

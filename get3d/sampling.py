@@ -30,6 +30,7 @@ from torch import Tensor
 from get3d.export import Material, TexturedMesh, save_textured_mesh, texture_mesh
 from get3d.networks import Generator, Latents, load_generator
 from get3d.networks.outputs import Triplanes
+from render.backend import BackendLike, as_context
 from render.camera import Cameras, visualization_cameras
 
 __all__ = [
@@ -116,7 +117,7 @@ def render_turntable(
     views: Sequence[int] | None = None,
     resolution: int = 256,
     background: float | None = 1.0,
-    backend: str = "auto",
+    backend: BackendLike = "auto",
     progress: bool = False,
 ) -> Tensor:
     """Render every sample from GET3D's turntable cameras (15° elevation, radius 1.2).
@@ -128,6 +129,7 @@ def render_turntable(
         resolution: image side.
         background: composite onto this grey level in [-1, 1] with the antialiased mask
             (None: keep the generator's own background, the ToRGB bias).
+        backend: the process's rasterizer context (``render.make_context``) or a backend name.
         progress: a tqdm bar over the samples.
 
     Returns:
@@ -151,23 +153,27 @@ def render_views(
     *,
     resolution: int = 256,
     background: float | None = 1.0,
-    backend: str = "auto",
+    backend: BackendLike = "auto",
     progress: bool = False,
 ) -> Tensor:
-    """Render each of the ``B`` samples of ``ws`` from all ``V`` ``cameras``: ``[B, V, 3, H, W]``."""
+    """Render each of the ``B`` samples of ``ws`` from all ``V`` ``cameras``: ``[B, V, 3, H, W]``.
+
+    ``backend`` is the rasterizer context (or a backend name: one context is then made for all the
+    samples)."""
     from tqdm.auto import tqdm
 
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 8:
         raise ValueError(f"resolution: expected an int >= 8, got {resolution!r}")
     if background is not None and not -1.0 <= background <= 1.0:
         raise ValueError(f"background: expected None or a grey level in [-1, 1], got {background!r}")
+    ctx = as_context(backend, ws.geo.device)
     out = []
     with torch.no_grad():
         for i in tqdm(range(ws.batch_size), desc="render", disable=not progress, leave=False):
             one = _select(ws, i)
             planes = G.triplanes(one)
             geometry = G.grid_geometry(planes, one)
-            res = G.render_geometry(planes, one, geometry, cameras, resolution, backend=backend)
+            res = G.render_geometry(planes, one, geometry, cameras, resolution, backend=ctx)
             rgb = res.rgb.clamp(-1.0, 1.0)
             if background is not None:
                 rgb = rgb * res.mask + background * (1.0 - res.mask)
@@ -214,7 +220,7 @@ def textured_mesh_of(
     texture_size: int = 1024,
     max_faces: int | None = 20_000,
     padding: int = 8,
-    backend: str = "auto",
+    backend: BackendLike = "auto",
 ) -> TexturedMesh:
     """Extract sample ``index``'s mesh, unwrap it and bake its texture field (GET3D §9.2).
 
@@ -249,7 +255,7 @@ def export_sample(
     texture_size: int = 1024,
     max_faces: int | None = 20_000,
     material: Material | None = None,
-    backend: str = "auto",
+    backend: BackendLike = "auto",
 ) -> list[Path]:
     """Write sample ``index`` as a textured ``.glb`` or ``.obj`` (+ ``.mtl`` + ``.png``)."""
     suffix = Path(os.fspath(path)).suffix.lower()

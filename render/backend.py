@@ -13,8 +13,12 @@ so their outputs are interchangeable:
   giving the reason when a CUDA device falls back to torch). A backend asked for by name never
   falls back: it raises instead.
 
-``rasterize`` takes a context (:func:`make_context`); the context-free ops (``interpolate``,
-``antialias``, ``texture``) dispatch on the tensors' device or take a ``backend`` argument.
+One context is the backend handle of a process: ``rasterize`` takes it, and the context-free ops
+(``interpolate``, ``antialias``, ``texture``) and every higher-level renderer (``render_mesh``,
+``rasterize_uv``, ``Generator.render``, texture baking, reconstruction) take it as their
+``backend`` argument, which also accepts a backend name (then a context is made for that call).
+Create one with :func:`make_context` and pass it everywhere: an nvdiffrast context holds CUDA
+buffers that are slow to allocate, and a torch context carries options such as ``compile``.
 """
 
 from __future__ import annotations
@@ -31,8 +35,11 @@ __all__ = [
     "Backend",
     "NvdiffrastRasterContext",
     "RasterContext",
+    "BackendLike",
     "TorchRasterContext",
+    "as_context",
     "make_context",
+    "op_backend",
     "nvdiffrast_available",
     "resolve_backend",
 ]
@@ -219,3 +226,47 @@ def make_context(
     if requested is Backend.AUTO:
         _LOG.info("render: backend 'auto' chose %r for device %s", chosen.value, device or "cpu")
     return ctx
+
+
+BackendLike = Backend | str | TorchRasterContext | NvdiffrastRasterContext
+"""What a ``backend`` argument takes: a context (used as it is) or a backend name."""
+
+
+def as_context(backend: BackendLike, device: torch.device | str | None) -> RasterContext:
+    """The context to rasterize with: ``backend`` itself when it is a context, else a new
+    :func:`make_context` for that backend name on ``device``."""
+    if isinstance(backend, (TorchRasterContext, NvdiffrastRasterContext)):
+        return backend
+    if not isinstance(backend, (Backend, str)):
+        raise TypeError(
+            "backend must be a render context (render.make_context) or a backend name "
+            f"('auto', 'torch', 'nvdiffrast'), got {type(backend).__name__}"
+        )
+    return make_context(backend, device)
+
+
+def op_backend(
+    backend: BackendLike, device: torch.device | str | None
+) -> tuple[Backend, TorchRasterContext | None]:
+    """The concrete backend a context-free op runs on for tensors on ``device``, and the torch
+    context whose options apply (None for nvdiffrast or a bare name).
+
+    A context keeps its own backend: nothing is re-resolved by name, so a torch context's options
+    (``compile``) reach the op and an nvdiffrast context never silently becomes torch.
+    """
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    if isinstance(backend, TorchRasterContext):
+        return Backend.TORCH, backend
+    if isinstance(backend, NvdiffrastRasterContext):
+        wrong_device = dev.type == backend.device.type and dev != backend.device
+        if dev.type not in NVDIFFRAST_DEVICE_TYPES or wrong_device:
+            raise ValueError(
+                f"backend is an nvdiffrast context for {backend.device}, but the tensors are on {dev}"
+            )
+        return Backend.NVDIFFRAST, None
+    if not isinstance(backend, (Backend, str)):
+        raise TypeError(
+            "backend must be a render context (render.make_context) or a backend name "
+            f"('auto', 'torch', 'nvdiffrast'), got {type(backend).__name__}"
+        )
+    return resolve_backend(backend, dev), None

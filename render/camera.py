@@ -27,6 +27,7 @@ place, so that a convention cannot drift between two modules.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ __all__ = [
     "blender_to_world",
     "cam_to_world_to_world_to_cam",
     "condition_from_blender_angles",
+    "full_precision",
     "look_at",
     "perspective",
     "position_from_angles",
@@ -77,6 +79,12 @@ _BLENDER_FROM_WORLD = ((1.0, 0.0, 0.0), (0.0, 0.0, -1.0), (0.0, 1.0, 0.0))
 # --------------------------------------------------------------------------------------------
 # Small checks
 # --------------------------------------------------------------------------------------------
+
+
+def full_precision(device: torch.device) -> contextlib.AbstractContextManager:
+    """A region where autocast is off for ``device``'s type, so that camera transforms run in the
+    tensors' own dtype (float32 clip positions under a bf16 training autocast)."""
+    return torch.autocast(device_type=device.type, enabled=False)
 
 
 def _check_float_tensor(name: str, x: object) -> Tensor:
@@ -522,7 +530,8 @@ class Cameras:
 
         Returns:
             ``(cam, clip)``, each ``[B, V, 4]`` homogeneous: camera space (w = 1; ``z < 0`` in front
-            of the camera) and clip space (nvdiffrast's ``pos`` input).
+            of the camera) and clip space (nvdiffrast's ``pos`` input), in the points' dtype even
+            inside an autocast region (a bf16 clip position is about 1 px off at 1024²).
         """
         points = _check_float_tensor("points", points)
         if points.shape[-1:] != (3,) or points.dim() not in (2, 3):
@@ -537,8 +546,9 @@ class Cameras:
         hom = torch.cat([points, torch.ones_like(points[..., :1])], dim=-1)
         if hom.dim() == 2:
             hom = hom.unsqueeze(0).expand(len(self), -1, -1)
-        cam = hom @ self.world_to_cam.transpose(1, 2)
-        clip = cam @ self.proj.transpose(1, 2)
+        with full_precision(points.device):
+            cam = hom @ self.world_to_cam.transpose(1, 2)
+            clip = cam @ self.proj.transpose(1, 2)
         return cam, clip
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Cameras:

@@ -27,8 +27,8 @@ import torch
 from torch import Tensor
 
 from render import ops
-from render.backend import Backend, NvdiffrastRasterContext, RasterContext, TorchRasterContext, make_context
-from render.camera import Cameras
+from render.backend import Backend, BackendLike, RasterContext, as_context
+from render.camera import Cameras, full_precision
 from render.normals import face_normals, safe_normalize, vertex_normals
 
 __all__ = ["MeshRender", "NormalMode", "render_mesh"]
@@ -124,28 +124,6 @@ def _check_vertices(name: str, vertices: object, dims: tuple[int, ...]) -> Tenso
     return vertices
 
 
-def _get_context(ctx: RasterContext | None, backend: Backend | str, like: Tensor) -> RasterContext:
-    """The rasterizer context: ``ctx`` when given, else a new one for ``backend`` on ``like``'s device."""
-    if ctx is None:
-        return make_context(backend, like.device)
-    if not isinstance(ctx, (TorchRasterContext, NvdiffrastRasterContext)):
-        raise TypeError(
-            f"ctx must be a render.RasterContext (see render.make_context), got {type(ctx).__name__}"
-        )
-    return ctx
-
-
-def _interp_backend(ctx: RasterContext) -> Backend | TorchRasterContext:
-    """``interpolate``'s backend matching the rasterizer: a torch context itself (its options,
-    e.g. ``compile``, apply), else nvdiffrast."""
-    return ctx if isinstance(ctx, TorchRasterContext) else Backend.NVDIFFRAST
-
-
-def _backend_of(ctx: RasterContext) -> Backend:
-    """The backend the context-free ops must use so that they match the rasterizer."""
-    return Backend.NVDIFFRAST if isinstance(ctx, NvdiffrastRasterContext) else Backend.TORCH
-
-
 def _empty_render(
     batch: int,
     height: int,
@@ -183,8 +161,7 @@ def render_mesh(
     cameras: Cameras,
     resolution: int | tuple[int, int],
     *,
-    backend: Backend | str = Backend.AUTO,
-    ctx: RasterContext | None = None,
+    backend: BackendLike = Backend.AUTO,
     antialias: bool = True,
     normals: NormalMode | str = NormalMode.NONE,
 ) -> MeshRender:
@@ -198,8 +175,9 @@ def render_mesh(
             the sign of the normals.
         cameras: ``B`` cameras; converted to the dtype and device of ``vertices``.
         resolution: ``S`` or ``(H, W)``.
-        backend: :class:`render.backend.Backend` (or its name) used when ``ctx`` is None.
-        ctx: an existing rasterizer context (reuse one across calls on CUDA).
+        backend: the rasterizer context to use for all four ops (create one per process with
+            :func:`render.make_context` and pass it to every call), or a backend name, for which
+            a context is made for this call alone.
         antialias: also compute the antialiased mask (the differentiable silhouette).
         normals: per-pixel normals to return (:class:`NormalMode` or its value).
 
@@ -225,7 +203,8 @@ def render_mesh(
             raise ValueError(f"vertices has batch {vertices.shape[0]} but there are {batch} cameras")
         faces64 = _check_faces("faces", faces, vertices.shape[-2], vertices.device)
         cams = cameras.to(device=vertices.device, dtype=vertices.dtype)
-        return _render_instanced(vertices, faces64, cams, height, width, backend, ctx, antialias, normal_mode)
+        context = as_context(backend, vertices.device)
+        return _render_instanced(vertices, faces64, cams, height, width, context, antialias, normal_mode)
 
     if isinstance(vertices, (str, bytes)) or not isinstance(vertices, Sequence):
         raise TypeError(f"vertices must be a tensor or a sequence of tensors, got {type(vertices).__name__}")
@@ -248,7 +227,7 @@ def render_mesh(
         for b, (v, f) in enumerate(zip(vs, faces, strict=True))
     ]
     cams = cameras.to(device=device, dtype=dtype)
-    return _render_ranges(vs, fs, cams, height, width, backend, ctx, antialias, normal_mode)
+    return _render_ranges(vs, fs, cams, height, width, as_context(backend, device), antialias, normal_mode)
 
 
 def _finish(
@@ -264,7 +243,7 @@ def _finish(
     """Shared tail: masks, antialias and the NHWC -> NCHW layout."""
     # the id channel never carries gradient; detaching makes that explicit (GET3D's clamp of it)
     hard = rast[..., 3:4].detach().clamp(0.0, 1.0).to(interp.dtype)
-    aa = ops.antialias(hard, rast, pos_clip, tri, backend=_backend_of(ctx)) if antialias else None
+    aa = ops.antialias(hard, rast, pos_clip, tri, backend=ctx) if antialias else None
     covered = hard  # [B, H, W, 1]
     position = interp[..., 0:3] * covered
     depth = interp[..., 3:4] * covered
@@ -291,8 +270,7 @@ def _render_instanced(
     cams: Cameras,
     height: int,
     width: int,
-    backend: Backend | str,
-    ctx: RasterContext | None,
+    context: RasterContext,
     antialias: bool,
     normal_mode: NormalMode,
 ) -> MeshRender:
@@ -301,7 +279,6 @@ def _render_instanced(
     tri = faces.to(torch.int32).contiguous()
     if faces.shape[0] == 0 or batch == 0:
         return _empty_render(batch, height, width, vertices, normal_mode, antialias, clip, tri)
-    context = _get_context(ctx, backend, vertices)
     clip = clip.contiguous()
     rast, _ = ops.rasterize(context, clip, tri, (height, width), grad_db=False)
 
@@ -310,7 +287,7 @@ def _render_instanced(
     if normal_mode is NormalMode.VERTEX:
         attrs.append(vertex_normals(world, faces))
     interp, _ = ops.interpolate(
-        torch.cat(attrs, dim=-1).contiguous(), rast, tri, backend=_interp_backend(context)
+        torch.cat(attrs, dim=-1).contiguous(), rast, tri, backend=context
     )
 
     face_id = rast[..., 3].round().to(torch.int64) - 1  # [B, H, W], -1 = background
@@ -333,8 +310,7 @@ def _render_ranges(
     cams: Cameras,
     height: int,
     width: int,
-    backend: Backend | str,
-    ctx: RasterContext | None,
+    context: RasterContext,
     antialias: bool,
     normal_mode: NormalMode,
 ) -> MeshRender:
@@ -349,21 +325,21 @@ def _render_ranges(
     tri64 = torch.cat([f + int(o) for f, o in zip(faces, vert_offset.tolist(), strict=True)], dim=0)
     owner = torch.repeat_interleave(torch.arange(batch, device=device), n_vertices.to(device))  # [ΣV]
     hom = torch.cat([world, torch.ones_like(world[:, :1])], dim=-1)
-    cam = torch.einsum("vij,vj->vi", cams.world_to_cam[owner], hom)
-    clip = torch.einsum("vij,vj->vi", cams.proj[owner], cam).contiguous()
+    with full_precision(device):  # clip space in the vertices' dtype, also under bf16 autocast
+        cam = torch.einsum("vij,vj->vi", cams.world_to_cam[owner], hom)
+        clip = torch.einsum("vij,vj->vi", cams.proj[owner], cam).contiguous()
     tri = tri64.to(torch.int32).contiguous()
     if tri.shape[0] == 0:
         return _empty_render(batch, height, width, world, normal_mode, antialias, clip, tri)
     # nvdiffrast wants the ranges as an int32 CPU tensor of (first face, face count)
     ranges = torch.stack([face_offset, n_faces], dim=1).to(torch.int32)
-    context = _get_context(ctx, backend, world)
     rast, _ = ops.rasterize(context, clip, tri, (height, width), ranges=ranges, grad_db=False)
 
     attrs = [world, -cam[:, 2:3]]
     if normal_mode is NormalMode.VERTEX:
         attrs.append(vertex_normals(world, tri64))
     interp, _ = ops.interpolate(
-        torch.cat(attrs, dim=-1).contiguous(), rast, tri, backend=_interp_backend(context)
+        torch.cat(attrs, dim=-1).contiguous(), rast, tri, backend=context
     )
 
     global_id = rast[..., 3].round().to(torch.int64) - 1  # [B, H, W]

@@ -29,10 +29,11 @@ import torch
 
 from render.backend import (
     Backend,
+    BackendLike,
     NvdiffrastRasterContext,
     RasterContext,
     TorchRasterContext,
-    resolve_backend,
+    op_backend,
 )
 
 __all__ = ["antialias", "interpolate", "rasterize", "texture"]
@@ -205,7 +206,7 @@ def interpolate(
     rast_db: torch.Tensor | None = None,
     diff_attrs: list[int] | str | None = None,
     *,
-    backend: Backend | str | TorchRasterContext = Backend.AUTO,
+    backend: BackendLike = Backend.AUTO,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Interpolate vertex attributes over ``rast`` (nvdiffrast's ``interpolate``).
 
@@ -217,9 +218,9 @@ def interpolate(
         rast_db: ``[B, H, W, 4]`` from :func:`rasterize`; needed for ``diff_attrs``.
         diff_attrs: channels whose pixel derivatives are wanted: a list of ints (negative
             allowed) or ``'all'``.
-        backend: ``auto`` (by device), ``torch`` or ``nvdiffrast``, or a
-            :class:`TorchRasterContext` (the torch backend with that context's options, e.g.
-            ``compile``).
+        backend: the process's rasterizer context (its backend and options, e.g. a torch
+            context's ``compile``, apply), or a name: ``auto`` (by device), ``torch`` or
+            ``nvdiffrast``.
 
     Returns:
         out: ``[B, H, W, C]``; 0 where no triangle.
@@ -249,8 +250,7 @@ def interpolate(
         max_id = int(rast[..., 3].detach().max())
         if max_id > tri.shape[0]:
             raise ValueError(f"rast holds triangle id {max_id} but tri has only {tri.shape[0]} rows")
-    torch_ctx = backend if isinstance(backend, TorchRasterContext) else None
-    chosen = Backend.TORCH if torch_ctx is not None else resolve_backend(backend, attr.device)
+    chosen, torch_ctx = op_backend(backend, attr.device)
     if tri.shape[0] == 0:
         b, h, w, _ = rast.shape
         n_da = 2 * len(resolved) if resolved else 0
@@ -283,7 +283,7 @@ def antialias(
     topology_hash: Any = None,
     pos_gradient_boost: float = 1.0,
     *,
-    backend: Backend | str = Backend.AUTO,
+    backend: BackendLike = Backend.AUTO,
 ) -> torch.Tensor:
     """Antialias silhouette edges of ``color`` (nvdiffrast's ``antialias``).
 
@@ -296,7 +296,8 @@ def antialias(
         tri: ``[F, 3]`` int32/int64, the triangles that were rasterized (welded mesh).
         topology_hash: optional precomputed topology for ``tri`` of the chosen backend.
         pos_gradient_boost: multiplier of the position gradient.
-        backend: ``auto`` (by device), ``torch`` or ``nvdiffrast``.
+        backend: the process's rasterizer context (its backend is used), or a name: ``auto``
+            (by device), ``torch`` or ``nvdiffrast``.
 
     Returns:
         ``[B, H, W, C]`` antialiased image.
@@ -313,7 +314,7 @@ def antialias(
     if pos.dim() not in (2, 3) or pos.shape[-1] != 4:
         raise ValueError(f"pos must have shape [B, V, 4] or [V, 4], got {list(pos.shape)}")
     _check_same_device(color=color, rast=rast, pos=pos, tri=tri)
-    chosen = resolve_backend(backend, color.device)
+    chosen, _ = op_backend(backend, color.device)
     if tri.shape[0] == 0:
         return color + 0.0 * pos.sum()
     if chosen is Backend.NVDIFFRAST:
@@ -335,7 +336,7 @@ def texture(
     boundary_mode: str = "wrap",
     max_mip_level: int | None = None,
     *,
-    backend: Backend | str = Backend.AUTO,
+    backend: BackendLike = Backend.AUTO,
 ) -> torch.Tensor:
     """Sample a 2D texture (nvdiffrast's ``texture``).
 
@@ -347,7 +348,8 @@ def texture(
         filter_mode: ``auto``, ``nearest``, ``linear``, ``linear-mipmap-nearest``,
             ``linear-mipmap-linear``.
         boundary_mode: ``wrap``, ``clamp``, ``zero`` (``cube`` on nvdiffrast).
-        backend: ``auto`` (by device), ``torch`` or ``nvdiffrast``.
+        backend: the process's rasterizer context (its backend is used), or a name: ``auto``
+            (by device), ``torch`` or ``nvdiffrast``.
 
     Returns:
         ``[B, H, W, C]`` sampled values.
@@ -362,7 +364,7 @@ def texture(
         raise ValueError(
             f"boundary_mode must be one of 'wrap', 'clamp', 'zero', 'cube', got {boundary_mode!r}"
         )
-    chosen = resolve_backend(backend, uv.device)
+    chosen, _ = op_backend(backend, uv.device)
     if chosen is Backend.NVDIFFRAST:
         from render.nvdiffrast_backend import texture_nvdiffrast
 

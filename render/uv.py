@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from render import ops
-from render.backend import Backend, RasterContext
-from render.mesh import _backend_of, _check_faces, _check_resolution, _get_context
+from render.backend import Backend, BackendLike, as_context
+from render.mesh import _check_faces, _check_resolution
 
 __all__ = ["UVRaster", "flip_v", "pad_texture", "rasterize_uv"]
 
@@ -52,8 +52,7 @@ def rasterize_uv(
     uv_faces: Tensor | None,
     resolution: int | tuple[int, int],
     *,
-    backend: Backend | str = Backend.AUTO,
-    ctx: RasterContext | None = None,
+    backend: BackendLike = Backend.AUTO,
 ) -> UVRaster:
     """Rasterize a mesh's UV layout and interpolate world positions per texel (GET3D §9.2 step 3).
 
@@ -66,7 +65,8 @@ def rasterize_uv(
         uv_faces: ``[F, 3]`` integer UV indices, face ``f`` corner ``k`` has UV
             ``uvs[uv_faces[f, k]]`` and position ``vertices[faces[f, k]]``; or None (see ``uvs``).
         resolution: texture size ``S`` or ``(H, W)``.
-        backend, ctx: rasterizer backend or an existing context, as :func:`render.mesh.render_mesh`.
+        backend: the process's rasterizer context, or a backend name, as
+            :func:`render.mesh.render_mesh`.
 
     Returns:
         :class:`UVRaster`. Differentiable with respect to ``vertices`` (the interpolation is linear in
@@ -113,7 +113,7 @@ def rasterize_uv(
     pos = torch.cat(
         [uvs.detach() * 2.0 - 1.0, torch.zeros_like(uvs[:, :1]), torch.ones_like(uvs[:, :1])], dim=-1
     ).unsqueeze(0)  # [1, U, 4], instanced mode with one image
-    context = _get_context(ctx, backend, pos)
+    context = as_context(backend, pos.device)
     rast, _ = ops.rasterize(
         context, pos.contiguous(), uv_faces.to(torch.int32).contiguous(), (height, width), grad_db=False
     )
@@ -123,7 +123,7 @@ def rasterize_uv(
         vertices.unsqueeze(0).contiguous(),
         rast,
         faces.to(torch.int32).contiguous(),
-        backend=_backend_of(context),
+        backend=context,
     )
     tri = rast[0, :, :, 3]
     mask = tri > 0

@@ -57,6 +57,7 @@ from tqdm import tqdm
 
 from get3d.export.images import to_uint8
 from render import interpolate, texture
+from render.backend import as_context
 from render.camera import Cameras, world_to_blender
 from render.mesh import NormalMode, render_mesh
 from render.shading import shade_lambert
@@ -220,6 +221,7 @@ def render_source_mesh(
     verts = torch.from_numpy(mesh.vertices).to(torch.float32)
     faces = torch.from_numpy(mesh.faces)
     size = config.resolution * config.supersample
+    ctx = as_context(config.backend, device)  # one context for all of this mesh's views
     images = []
     for start in range(0, len(azimuth), _CHUNK):
         cams = Cameras.from_angles(
@@ -233,7 +235,7 @@ def render_source_mesh(
             faces.to(device),
             cams.to(device),
             size,
-            backend=config.backend,
+            backend=ctx,
             antialias=False,
             normals=NormalMode.FACE,
         )

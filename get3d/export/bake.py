@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from render.backend import BackendLike
 from render.uv import rasterize_uv
 
 __all__ = ["BakedTexture", "bake_texture", "dilate_texture"]
@@ -75,7 +76,7 @@ def bake_texture(
     padding: int = 8,
     fill: bool = True,
     chunk_size: int = 262_144,
-    backend: str = "auto",
+    backend: BackendLike = "auto",
 ) -> BakedTexture:
     """Bake ``color_fn`` over the surface into a texture.
 
@@ -87,7 +88,7 @@ def bake_texture(
         resolution: texture side ``S`` or ``(H, W)``.
         padding: dilation passes around the charts (>= 0).
         fill: give the texels left uncovered after padding the mean covered colour (else 0).
-        backend: rasterizer backend (``render.Backend`` value).
+        backend: the rasterizer context (``render.make_context``), or a backend name.
 
     Returns:
         :class:`BakedTexture`.

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from torch import Tensor
 
+from render.backend import BackendLike
 from render.normals import vertex_normals
 
 from .bake import bake_texture
@@ -35,7 +36,7 @@ def texture_mesh(
     max_faces: int | None = 20_000,
     padding: int = 8,
     value_range: tuple[float, float] = (-1.0, 1.0),
-    backend: str = "auto",
+    backend: BackendLike = "auto",
 ) -> TexturedMesh:
     """UV-unwrap a mesh and bake ``color_fn`` into a ``texture_size``² texture.
 
@@ -47,6 +48,7 @@ def texture_mesh(
         max_faces: face budget for xatlas (denser meshes are simplified first; None: never).
         padding: seam dilation passes.
         value_range: range of ``color_fn``'s output, mapped to [0, 1] (clamped).
+        backend: the rasterizer context (``render.make_context``) or a backend name.
 
     Returns:
         :class:`TexturedMesh` (texture in [0, 1], texture memory order).

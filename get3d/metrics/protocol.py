@@ -28,6 +28,7 @@ import torch
 
 from get3d.networks import Generator, Latents
 from get3d.networks.generator import draw_mixing_cutoffs, splice_styles
+from render.backend import BackendLike, as_context
 from render.camera import CameraDistribution, sample_cameras
 
 from .geometry import GeometryProtocol, GeometryScores, Role, surface_point_cloud
@@ -216,8 +217,12 @@ def quantize_generated(rgb: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def generate_images(G: Generator, num: int, config: EvalConfig = EvalConfig()) -> Iterator[torch.Tensor]:
-    """Batches of generated uint8 RGB images ``[b, 3, S, S]`` (``num`` in all), protocol §10.1."""
+def generate_images(
+    G: Generator, num: int, config: EvalConfig = EvalConfig(), *, backend: BackendLike = "auto"
+) -> Iterator[torch.Tensor]:
+    """Batches of generated uint8 RGB images ``[b, 3, S, S]`` (``num`` in all), protocol §10.1,
+    rendered with one rasterizer context (``backend``: a context, or a name for which one is made)."""
+    ctx = as_context(backend, _device_of(G))
     gen = torch.Generator().manual_seed(config.seed)
     res = config.resolution or G.config.image_resolution
     done = 0
@@ -225,7 +230,7 @@ def generate_images(G: Generator, num: int, config: EvalConfig = EvalConfig()) -
         b = min(config.batch_size, num - done)
         ws = _latents(G, b, config, gen)
         cams = sample_cameras(b, config.camera_distribution, generator=gen).to(_device_of(G))
-        yield quantize_generated(G.render(ws, cams, res).rgb)
+        yield quantize_generated(G.render(ws, cams, res, backend=ctx).rgb)
         done += b
 
 

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 import dmtet
+from render.backend import BackendLike
 from render.camera import Cameras
 
 from .config import GeneratorConfig
@@ -315,14 +316,14 @@ class Generator(nn.Module):
         cameras: Cameras,
         resolution: int | None = None,
         *,
-        backend: str = "auto",
-        ctx: object | None = None,
+        backend: BackendLike = "auto",
     ) -> GeneratorOutput:
         """Extract the meshes of ``geometry`` and render them.
 
         ``cameras`` holds ``n_views * B`` cameras, sample-major: sample ``b`` is seen from cameras
         ``b * n_views ... (b + 1) * n_views - 1`` (GET3D trains with ``n_views = 1``). The images
-        follow the cameras' order.
+        follow the cameras' order. ``backend`` is the process's rasterizer context
+        (``render.make_context``; pass the same one to every call) or a backend name.
         """
         self._check_latents(ws)
         if not isinstance(cameras, Cameras):
@@ -350,7 +351,6 @@ class Generator(nn.Module):
             lambda feat: self.synthesis.to_rgb(feat, tex_ws[:, -1]),
             self.config.feat_channels,
             backend=backend,
-            ctx=ctx,
         )
         image = torch.cat([rgb, mask.to(rgb.dtype)], dim=1)
         return GeneratorOutput(
@@ -363,8 +363,7 @@ class Generator(nn.Module):
         cameras: Cameras,
         resolution: int | None = None,
         *,
-        backend: str = "auto",
-        ctx: object | None = None,
+        backend: BackendLike = "auto",
     ) -> GeneratorOutput:
         """The full GET3D forward pass: ws -> triplanes -> grid SDF -> meshes -> ``[RGB | mask]``.
 
@@ -373,11 +372,12 @@ class Generator(nn.Module):
             cameras: ``n_views * B`` cameras (``render.camera``), sample-major (see
                 :meth:`render_geometry`).
             resolution: image side (default ``config.image_resolution``).
-            backend, ctx: rasterizer backend / context (see ``render``).
+            backend: the process's rasterizer context (``render.make_context``), reused by every
+                call, or a backend name (a context is then made for this call).
         """
         planes = self.triplanes(ws)
         return self.render_geometry(
-            planes, ws, self.grid_geometry(planes, ws), cameras, resolution, backend=backend, ctx=ctx
+            planes, ws, self.grid_geometry(planes, ws), cameras, resolution, backend=backend
         )
 
     def forward(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 import dmtet
+from render.backend import BackendLike
 from render.camera import Cameras
 from render.mesh import render_mesh
 
@@ -80,8 +81,7 @@ def render_textured(
     to_rgb: Callable[[torch.Tensor], torch.Tensor],
     feat_channels: int,
     *,
-    backend: str = "auto",
-    ctx: object | None = None,
+    backend: BackendLike = "auto",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Render ``B`` meshes from ``B`` cameras with a texture field.
 
@@ -91,6 +91,7 @@ def render_textured(
         resolution: image side ``H = W``.
         texture_fn: ``[B, P, 3]`` world points -> ``[B, P, feat_channels]`` features.
         to_rgb: ``[B, feat_channels, H, W]`` -> ``[B, 3, H, W]``.
+        backend: the process's rasterizer context (``render.make_context``), or a backend name.
 
     Returns:
         ``(rgb [B, 3, H, W], antialiased mask [B, 1, H, W], hard mask [B, 1, H, W])``.
@@ -105,7 +106,6 @@ def render_textured(
         cameras,
         resolution,
         backend=backend,
-        ctx=ctx,
         antialias=True,
     )
     hard = out.mask

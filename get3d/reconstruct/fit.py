@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from dmtet import TetGrid, sdf_sign_reg
 from render import antialias, interpolate
-from render.backend import Backend, NvdiffrastRasterContext, RasterContext, make_context
+from render.backend import Backend, BackendLike, RasterContext, as_context, make_context
 from render.camera import Cameras
 from render.mesh import NormalMode, render_mesh
 from render.shading import shade_lambert
@@ -122,10 +122,6 @@ class ReconstructResult:
     seconds: float
 
 
-def _op_backend(ctx: RasterContext) -> Backend:
-    return Backend.NVDIFFRAST if isinstance(ctx, NvdiffrastRasterContext) else Backend.TORCH
-
-
 def render_surface(
     vertices: torch.Tensor,
     faces: torch.Tensor,
@@ -137,7 +133,7 @@ def render_surface(
     shading: Shading = Shading.UNLIT,
     ambient: float = 0.25,
     diffuse: float = 0.75,
-    ctx: RasterContext | None = None,
+    backend: BackendLike = Backend.AUTO,
 ) -> SurfaceRender:
     """Render one surface from ``B`` cameras with the reconstruction's image model.
 
@@ -149,7 +145,8 @@ def render_surface(
 
     Args:
         vertices: float [V, 3]; faces: int [F, 3]; cameras: ``B`` cameras; resolution: ``S`` or ``(H, W)``.
-        ctx: rasterizer context (default: :func:`render.make_context` for the vertices' device).
+        backend: the rasterizer context for all four ops (``render.make_context``; pass the
+            same one to every call), or a backend name (a context is made for this call).
 
     Returns:
         :class:`SurfaceRender`, differentiable in ``vertices`` and the colour parameters.
@@ -165,9 +162,9 @@ def render_surface(
             f"got {tuple(vertex_colors.shape)}"
         )
     shading = Shading(shading)
-    ctx = make_context(Backend.AUTO, vertices.device) if ctx is None else ctx
+    ctx = as_context(backend, vertices.device)
     normals = NormalMode.FACE if shading is Shading.LAMBERT else NormalMode.NONE
-    out = render_mesh(vertices, faces, cameras, resolution, ctx=ctx, normals=normals)
+    out = render_mesh(vertices, faces, cameras, resolution, backend=ctx, normals=normals)
     if faces.shape[0] == 0:
         blank = out.mask.expand(-1, 3, -1, -1) - 1.0
         return SurfaceRender(blank, out.antialiased_mask, out.mask)
@@ -180,7 +177,7 @@ def render_surface(
         albedo = torch.zeros(b * h * w, 3, dtype=vertices.dtype, device=vertices.device)
         albedo = albedo.index_put((covered,), colours).reshape(b, h, w, 3).permute(0, 3, 1, 2)
     else:
-        colour, _ = interpolate(vertex_colors.contiguous(), out.rast, out.tri, backend=_op_backend(ctx))
+        colour, _ = interpolate(vertex_colors.contiguous(), out.rast, out.tri, backend=ctx)
         albedo = colour.permute(0, 3, 1, 2)
     if shading is Shading.LAMBERT:
         lit = shade_lambert(
@@ -197,7 +194,7 @@ def render_surface(
     else:
         rgb = albedo * hard - (1.0 - hard)
     rgb = antialias(
-        rgb.permute(0, 2, 3, 1).contiguous(), out.rast, out.pos_clip, out.tri, backend=_op_backend(ctx)
+        rgb.permute(0, 2, 3, 1).contiguous(), out.rast, out.pos_clip, out.tri, backend=ctx
     )
     return SurfaceRender(rgb.permute(0, 3, 1, 2), out.antialiased_mask, hard)
 
@@ -239,7 +236,7 @@ def _step_loss(
         shading=config.shading,
         ambient=config.ambient,
         diffuse=config.diffuse,
-        ctx=ctx,
+        backend=ctx,
     )
     sil = silhouette_loss(image.mask, batch.masks)
     rgb = rgb_loss(image.rgb, batch.images)
@@ -397,6 +394,6 @@ def render_result(
             shading=cfg.shading,
             ambient=cfg.ambient,
             diffuse=cfg.diffuse,
-            ctx=make_context(cfg.backend, result.vertices.device),
+            backend=make_context(cfg.backend, result.vertices.device),
             **kwargs,
         )

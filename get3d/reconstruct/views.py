@@ -29,6 +29,7 @@ from get3d.data.cameras import camera_condition
 from get3d.data.meshes import SourceMesh, load_mesh, normalize
 from get3d.data.prepare import PrepareConfig, render_source_mesh, sample_view_angles
 from render import antialias, interpolate
+from render.backend import BackendLike, as_context
 from render.camera import Cameras
 from render.mesh import render_mesh
 
@@ -222,7 +223,7 @@ def render_target_views(
     resolution: int,
     vertex_colors: torch.Tensor | None = None,
     *,
-    backend: str = "auto",
+    backend: BackendLike = "auto",
 ) -> Views:
     """Render a mesh with per-vertex colours, unlit and antialiased (the reconstruction's image model).
 
@@ -232,7 +233,7 @@ def render_target_views(
         cameras: ``B`` cameras.
         resolution: image side ``S``.
         vertex_colors: float [V, 3] RGB in [-1, 1] (None: mid grey 0).
-        backend: rasterizer backend.
+        backend: the rasterizer context for all four ops, or a backend name.
 
     Returns:
         :class:`Views` with the antialiased mask as ``masks`` and the antialiased colour over a
@@ -245,12 +246,13 @@ def render_target_views(
             f"vertex_colors: expected shape {tuple(vertices.shape)} (one RGB per vertex), "
             f"got {tuple(vertex_colors.shape)}"
         )
+    ctx = as_context(backend, vertices.device)
     with torch.no_grad():
-        out = render_mesh(vertices, faces, cameras, resolution, backend=backend)
-        colour, _ = interpolate(vertex_colors.to(vertices).contiguous(), out.rast, out.tri, backend=backend)
+        out = render_mesh(vertices, faces, cameras, resolution, backend=ctx)
+        colour, _ = interpolate(vertex_colors.to(vertices).contiguous(), out.rast, out.tri, backend=ctx)
         hard = out.mask.permute(0, 2, 3, 1)
         rgb = colour * hard - (1.0 - hard)
-        rgb = antialias(rgb.contiguous(), out.rast, out.pos_clip, out.tri, backend=backend)
+        rgb = antialias(rgb.contiguous(), out.rast, out.pos_clip, out.tri, backend=ctx)
     return Views(
         rgb.permute(0, 3, 1, 2).contiguous(),
         out.antialiased_mask.contiguous(),

@@ -20,6 +20,7 @@ import yaml
 
 from get3d.networks import DiscriminatorConfig, GeneratorConfig
 from get3d.networks.config import rename_legacy_fields
+from render.backend import Backend
 
 __all__ = [
     "ConfigError",
@@ -27,6 +28,7 @@ __all__ = [
     "DataSource",
     "LossConfig",
     "OptimConfig",
+    "RenderConfig",
     "TrainConfig",
     "apply_overrides",
     "config_from_dict",
@@ -137,12 +139,33 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
+class RenderConfig:
+    """The run's rasterizer: one context per process, made once at set-up and used for every render
+    of the run (training phases, snapshots).
+
+    Attributes:
+        backend: ``auto`` (nvdiffrast on CUDA when its plugin loads, else the pure-PyTorch
+            rasterizer), ``torch`` or ``nvdiffrast`` (:class:`render.Backend`).
+        compile: run the torch rasterizer's per-pixel kernels through ``torch.compile``
+            (:class:`render.TorchRasterContext`); ignored when nvdiffrast is chosen by ``auto``.
+    """
+
+    backend: Backend = Backend.AUTO
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        if self.compile and self.backend is Backend.NVDIFFRAST:
+            raise ConfigError("render.compile: applies to the torch rasterizer only, got backend nvdiffrast")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """One training run.
 
     Attributes:
         generator, discriminator: network sizes (defaults: the official 1024-pixel models).
-        data, loss, optim: see :class:`DataConfig`, :class:`LossConfig`, :class:`OptimConfig`.
+        data, loss, optim, render: see :class:`DataConfig`, :class:`LossConfig`,
+            :class:`OptimConfig`, :class:`RenderConfig`.
         tet_grid: a ``.npz`` tet grid (GET3D's ``data/tets/90_compress.npz``, nvdiffrec or kaolin
             layouts; ``dmtet.TetGrid.load``) scaled to ``generator.dmtet_scale``; None builds the
             BCC grid of ``generator.grid_resolution``.
@@ -173,6 +196,7 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
     tet_grid: str | None = None
     batch: int = 32
     batch_gpu: int = 4

@@ -18,12 +18,17 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from render.backend import Backend, RasterContext, make_context, resolve_backend
+
+from .config import RenderConfig
+
 __all__ = [
     "DistInfo",
     "all_reduce_gradients",
     "all_reduce_sum",
     "cleanup_distributed",
     "init_distributed",
+    "render_context",
     "resolve_device",
 ]
 
@@ -74,6 +79,29 @@ def init_distributed(device: str = "auto") -> DistInfo:
             torch.accelerator.set_device_index(dev.index)
         dist.init_process_group(backend=backend, rank=rank, world_size=world)
     return DistInfo(rank=rank, world_size=world, device=dev)
+
+
+def render_context(config: RenderConfig, info: DistInfo) -> RasterContext:
+    """This process's one rasterizer context for the run (``config.render``), on ``info.device``.
+
+    Under ``torchrun`` on CUDA, nvdiffrast's plugin is loaded collectively first: local rank 0
+    builds it (once per machine) while the other ranks wait at a barrier, so that no rank builds
+    inside its first training step and none builds concurrently. Every rank calls this at set-up.
+    """
+    backend = Backend(config.backend)
+    wants_nvdiffrast = backend is not Backend.TORCH and info.device.type == "cuda"
+    if wants_nvdiffrast and info.distributed:
+        from render.nvdiffrast_loader import load_nvdiffrast
+
+        try:
+            load_nvdiffrast(collective=True)
+        except ImportError:
+            if backend is Backend.NVDIFFRAST:
+                raise
+            # auto: make_context below falls back to torch with a warning that gives the reason
+    chosen = resolve_backend(backend, info.device)
+    options = {"compile": True} if config.compile and chosen is Backend.TORCH else {}
+    return make_context(chosen, info.device, **options)
 
 
 def cleanup_distributed() -> None:

@@ -22,11 +22,12 @@ import torch
 from torch.utils.data import Dataset
 
 from get3d.networks import Discriminator, Generator
+from render.backend import RasterContext
 
 from .checkpoint import CheckpointManager, capture_rng_state, load_checkpoint, restore_rng_state
 from .config import TrainConfig, config_to_dict
 from .data import ValidationRefs, build_dataset, load_grid, real_batches
-from .distributed import DistInfo, all_reduce_gradients, all_reduce_sum, init_distributed
+from .distributed import DistInfo, all_reduce_gradients, all_reduce_sum, init_distributed, render_context
 from .optim import ema_beta, lazy_adam, sanitize_gradients, update_ema
 from .phases import Phase, phases_for_step
 from .runlog import RunLog
@@ -137,6 +138,7 @@ class _Run:
     opt_G: torch.optim.Optimizer
     opt_D: torch.optim.Optimizer
     micro: list[int]  # this process's micro-batch indices within the global batch
+    ctx: RasterContext  # the process's one rasterizer context, used by every render of the run
     step: int = 0
     images: int = 0
     counters: dict[str, int] = field(default_factory=lambda: {"nonfinite_steps": 0, "nonfinite_values": 0})
@@ -180,7 +182,7 @@ def _build_run(config: TrainConfig, info: DistInfo, micro: list[int], source: Pa
     betas = (config.optim.beta1, config.optim.beta2)
     opt_G = lazy_adam(G.parameters(), config.optim.g_lr, betas, config.optim.eps, config.loss.g_reg_interval)
     opt_D = lazy_adam(D.parameters(), config.optim.d_lr, betas, config.optim.eps, config.loss.d_reg_interval)
-    run = _Run(config, info, G, G_ema, D, opt_G, opt_D, micro)
+    run = _Run(config, info, G, G_ema, D, opt_G, opt_D, micro, render_context(config.render, info))
     if source is not None:
         ckpt = load_checkpoint(source)  # on the CPU: RNG states must stay there; modules copy
         for name in ("G", "G_ema", "D", "opt_G", "opt_D"):
@@ -207,7 +209,7 @@ def _g_main(run: _Run, phase: Phase, stats: dict[str, float]) -> int:
     for k in run.micro:
         gen = phase_generator(c.seed, run.step, phase, k)
         fake = sample_fake_inputs(run.G, c.batch_gpu, c, gen, run.info.device)
-        _add(stats, run_g_main(run.G, run.D, fake, c, c.batch_gpu / c.batch))
+        _add(stats, run_g_main(run.G, run.D, fake, c, c.batch_gpu / c.batch, backend=run.ctx))
     return _optimizer_step(run.G, run.opt_G, run.info, c.optim.nan_to)
 
 
@@ -228,7 +230,7 @@ def _d_main(
     for k, (img, cond) in zip(run.micro, reals, strict=True):
         gen = phase_generator(c.seed, run.step, phase, k)
         fake = sample_fake_inputs(run.G, c.batch_gpu, c, gen, run.info.device)
-        part, wg, wt = run_d_main(run.G, run.D, fake, img, cond, c, c.batch_gpu / c.batch)
+        part, wg, wt = run_d_main(run.G, run.D, fake, img, cond, c, c.batch_gpu / c.batch, backend=run.ctx)
         w_geo = wg if w_geo is None else w_geo + wg
         w_tex = wt if w_tex is None else w_tex + wt
         _add(stats, part)
@@ -331,7 +333,7 @@ def _train(
     t_start = time.perf_counter()
     log.start(run.step, total, run.images)
     if run.step == 0:
-        log.snapshot(0, run.G_ema)
+        log.snapshot(0, run.G_ema, run.ctx)
     log.trim(run.step)  # drop lines logged after the checkpoint we resume from
     schedule = RealSchedule(len(dataset), config.batch, config.seed)
     batches = real_batches(
@@ -348,7 +350,7 @@ def _train(
         write = _due(max(config.log_every, 1), run.step) or run.step == end
         log.step(run.step, run.images, elapsed, stats, run.counters, bad, write)
         if _due(config.snapshot_every, run.step) or last:
-            log.snapshot(run.step, run.G_ema)
+            log.snapshot(run.step, run.G_ema, run.ctx)
         metric = None
         if validate and (_due(config.val_every, run.step) or last):
             metric = log.validate(run.step, run.G_ema, val_refs)

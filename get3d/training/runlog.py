@@ -21,6 +21,7 @@ import yaml
 from tqdm import tqdm
 
 from get3d.networks import Generator
+from render.backend import BackendLike
 from render.camera import SNAPSHOT_VIEW, visualization_cameras
 
 from .config import TrainConfig, config_to_dict
@@ -92,8 +93,9 @@ class RunLog:
                 ]
                 log.write_text("".join(ln + "\n" for ln in kept), encoding="utf-8")
 
-    def snapshot(self, step: int, G_ema: Generator) -> None:
-        """Write ``snapshot-<step>.png`` of ``G_ema``'s fixed-latent samples and redraw the curves."""
+    def snapshot(self, step: int, G_ema: Generator, backend: BackendLike = "auto") -> None:
+        """Write ``snapshot-<step>.png`` of ``G_ema``'s fixed-latent samples (rendered with the
+        run's rasterizer context ``backend``) and redraw the curves."""
         if not self.enabled:
             return
         device = G_ema.mapping.fc0.weight.device
@@ -107,7 +109,7 @@ class RunLog:
         cams = visualization_cameras(device=device)[[SNAPSHOT_VIEW] * self.config.snapshot_grid]
         with torch.no_grad():
             ws = G_ema.map_latents(self._grid[0].to(device), self._grid[1].to(device))
-            out = G_ema.render(ws, cams)
+            out = G_ema.render(ws, cams, backend=backend)
         snapshot_grid(out.rgb, out.mask).save(self.run_dir / f"snapshot-{step:08d}.png")
         self._write_curves()
 

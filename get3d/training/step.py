@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from get3d.networks import Discriminator, Generator, Latents
+from render.backend import BackendLike
 from render.camera import Cameras, sample_cameras
 
 from .config import TrainConfig
@@ -105,12 +106,15 @@ def run_g_main(
     fake: FakeInputs,
     config: TrainConfig,
     scale: float,
+    *,
+    backend: BackendLike = "auto",
 ) -> dict[str, float]:
     """Generator phase on one micro-batch: adversarial losses on both branches + SDF sign
-    cross-entropy + empty-shape term; backward of ``scale * loss``; returns scaled stats."""
+    cross-entropy + empty-shape term; backward of ``scale * loss``; returns scaled stats.
+    ``backend`` is the run's rasterizer context (``render.make_context``)."""
     device = fake.condition.device
     with _autocast(device, config.bf16):
-        out = G.render(fake.ws, fake.cameras)
+        out = G.render(fake.ws, fake.cameras, backend=backend)
         logits = D(out.image, fake.condition)
     adv_rgb, adv_mask = generator_adversarial_loss(logits)
     sign, empty = sdf_regularization(out.geometry.sdf, out.geometry.sdf_reg, G.tet_grid.edges)
@@ -140,12 +144,15 @@ def run_d_main(
     real_condition: torch.Tensor,
     config: TrainConfig,
     scale: float,
+    *,
+    backend: BackendLike = "auto",
 ) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
-    """Discriminator phase on one micro-batch (fakes rendered without gradient). Returns the
-    scaled stats and the sums of the fakes' first geometry and texture w (for ``w_avg``)."""
+    """Discriminator phase on one micro-batch (fakes rendered without gradient, with the run's
+    rasterizer context ``backend``). Returns the scaled stats and the sums of the fakes' first
+    geometry and texture w (for ``w_avg``)."""
     device = real_image.device
     with torch.no_grad(), _autocast(device, config.bf16):
-        image = G.render(fake.ws, fake.cameras).image
+        image = G.render(fake.ws, fake.cameras, backend=backend).image
     with _autocast(device, config.bf16):
         fake_logits = D(image.detach(), fake.condition)
         real_logits = D(real_image, real_condition)

@@ -195,7 +195,7 @@ def _render_both(vertices, faces, cameras, **kwargs):
     results = {}
     for name, ctx in _contexts().items():
         vs = [v.clone().requires_grad_(True) for v in vertices]
-        out = render_mesh(vs, faces, cameras, RES, ctx=ctx, **kwargs)
+        out = render_mesh(vs, faces, cameras, RES, backend=ctx, **kwargs)
         parts = [out.antialiased_mask, out.position, out.depth, out.normals]
         loss = sum((p * torch.randn(p.shape, generator=g)).sum() for p in parts if p is not None)
         g.manual_seed(3)
@@ -261,7 +261,7 @@ def test_render_mesh_with_empty_meshes_through_nvdiffrast(fake_nvdiffrast):
     assert fake_nvdiffrast.ops("rasterize")[0].args["ranges"].shape == (2, 2)
     # only empty meshes: nvdiffrast (which rejects 0 triangles) is not called at all
     fake_nvdiffrast.clear()
-    out = render_mesh([empty_v, empty_v], [empty_f, empty_f], cams, RES, ctx=_contexts()["nvdiffrast"])
+    out = render_mesh([empty_v, empty_v], [empty_f, empty_f], cams, RES, backend=_contexts()["nvdiffrast"])
     assert out.mask.sum() == 0 and out.antialiased_mask.sum() == 0
     assert fake_nvdiffrast.op_names() == ["RasterizeCudaContext"]
 
@@ -273,7 +273,7 @@ def test_rasterize_uv_through_nvdiffrast_matches_torch(fake_nvdiffrast):
     results = {}
     for name, ctx in _contexts().items():
         vertices = (uvs @ a.T).requires_grad_(True)
-        out = rasterize_uv(vertices, faces, uvs, faces, (9, 12), ctx=ctx)
+        out = rasterize_uv(vertices, faces, uvs, faces, (9, 12), backend=ctx)
         (grad,) = torch.autograd.grad((out.position * torch.arange(3.0).view(3, 1, 1)).sum(), vertices)
         results[name] = (out, grad)
     (ut, gt), (un, gn) = results["torch"], results["nvdiffrast"]

@@ -230,7 +230,7 @@ def _render_mesh_both(vertices, faces, cameras, resolution, nctx, normals="verte
     outs, vs_all = [], []
     for ctx in (render.make_context("torch"), nctx):
         vs = [v.clone().requires_grad_(True) for v in vertices]
-        outs.append(render_mesh(vs, faces, cameras, resolution, ctx=ctx, normals=normals))
+        outs.append(render_mesh(vs, faces, cameras, resolution, backend=ctx, normals=normals))
         vs_all.append(vs)
     (ot, on), (vt, vn) = outs, vs_all
     same, nbhd = _agreement(ot.face_id, on.face_id)
@@ -296,8 +296,8 @@ def test_render_mesh_empty_meshes_parity(nvdiffrast_context):
     # only empty meshes, range and instanced mode: all-zero outputs (nvdiffrast is not called)
     for ctx in (render.make_context("torch"), nvdiffrast_context):
         for out in (
-            render_mesh([ev, ev], [ef, ef], cams, 32, ctx=ctx),
-            render_mesh(ev, ef, cams, 32, ctx=ctx),
+            render_mesh([ev, ev], [ef, ef], cams, 32, backend=ctx),
+            render_mesh(ev, ef, cams, 32, backend=ctx),
         ):
             assert out.mask.sum() == 0 and out.antialiased_mask.sum() == 0 and (out.face_id == -1).all()
 
@@ -324,7 +324,7 @@ def test_rasterize_uv_parity(nvdiffrast_context):
     leaves, outs = [], []
     for ctx in (render.make_context("torch"), nvdiffrast_context):
         leaves.append(vertices.clone().requires_grad_(True))
-        outs.append(rasterize_uv(leaves[-1], faces, uvs, faces, (128, 96), ctx=ctx))
+        outs.append(rasterize_uv(leaves[-1], faces, uvs, faces, (128, 96), backend=ctx))
     ut, un = outs
     assert (ut.face_id == un.face_id).float().mean() > 0.995 and un.mask.float().mean() > 0.8
     # texels covered by both; on a shared interior edge a texel may change triangle but not
@@ -351,8 +351,8 @@ def test_generator_render_parity(nvdiffrast_context):
             torch.randn(2, G.config.z_dim, device=device, generator=gen),
         )
         cams = sample_cameras(2, generator=torch.Generator().manual_seed(1)).to(device)
-        ot = G.render(ws, cams, 64, ctx=render.make_context("torch"))
-        on = G.render(ws, cams, 64, ctx=nvdiffrast_context)
+        ot = G.render(ws, cams, 64, backend=render.make_context("torch"))
+        on = G.render(ws, cams, 64, backend=nvdiffrast_context)
     for mt, mn in zip(ot.meshes, on.meshes, strict=True):  # the same geometry went to both rasterizers
         assert torch.equal(mt.faces, mn.faces)
         torch.testing.assert_close(mt.vertices, mn.vertices, atol=1e-6, rtol=1e-6)  # CUDA atomics

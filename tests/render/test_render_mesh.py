@@ -278,7 +278,7 @@ def test_dtype_device_follow_verts_and_context_reuse():
     v, f = cube(0.25, dtype=torch.float32)
     ctx = TorchRasterContext(tile_size=8)
     cams = visualization_cameras(2, dtype=D)  # converted to verts' dtype
-    out = render_mesh(v, f, cams, 16, ctx=ctx)
+    out = render_mesh(v, f, cams, 16, backend=ctx)
     assert out.position.dtype == torch.float32 and out.mask.dtype == torch.float32
     ref = render_mesh(v, f, cams, 16, backend="torch")
     torch.testing.assert_close(out.mask, ref.mask)
@@ -307,8 +307,8 @@ def test_bad_inputs_raise():
         render_mesh(v, f, cam, 8, normals="smooth")
     with pytest.raises(ValueError, match="backend"):
         render_mesh(v, f, cam, 8, backend="opengl")
-    with pytest.raises(TypeError, match="ctx"):
-        render_mesh(v, f, cam, 8, ctx="torch")
+    with pytest.raises(TypeError, match="backend must be a render context"):
+        render_mesh(v, f, cam, 8, backend=object())
 
 
 @pytest.mark.cuda
@@ -329,3 +329,57 @@ def test_cuda_tensors_follow_the_device_and_match_cpu():
         assert (nv.face_id.cpu() != ref.face_id).sum() <= 8
         same = (nv.face_id.cpu() == ref.face_id) & (ref.face_id >= 0)
         torch.testing.assert_close(nv.depth.cpu()[:, 0][same], ref.depth[:, 0][same], atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("form", ["instanced", "ranges"])
+def test_clip_positions_keep_full_precision_under_bf16_autocast(form):
+    # a bf16 training autocast must not round the clip-space positions (about 1 px at 1024²)
+    v, f = sphere(0.3, dtype=torch.float32)
+    v = v + 1e-3 * torch.arange(v.numel(), dtype=torch.float32).reshape(v.shape).sin()
+    cams = visualization_cameras(2, dtype=torch.float32)
+    verts, faces = (v, f) if form == "instanced" else ([v, v], [f, f])
+    ref = render_mesh(verts, faces, cams, 64, backend="torch")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        cam, clip = cams.transform_points(v)
+        out = render_mesh(verts, faces, cams, 64, backend="torch")
+    assert clip.dtype == torch.float32 and cam.dtype == torch.float32
+    assert out.pos_clip.dtype == torch.float32
+    torch.testing.assert_close(out.pos_clip, ref.pos_clip, rtol=0, atol=0)
+    torch.testing.assert_close(out.rast, ref.rast, rtol=0, atol=0)
+
+
+def test_one_context_serves_every_op_of_a_render(monkeypatch):
+    # a context passed as `backend` is used as it is: no op makes another context or re-resolves
+    # it by name (which would drop its options, e.g. compile)
+    made = []
+    real_init = TorchRasterContext.__post_init__
+
+    def counting_init(self):
+        made.append(self)
+        real_init(self)
+
+    monkeypatch.setattr(TorchRasterContext, "__post_init__", counting_init)
+    ctx = TorchRasterContext(tile_size=8)
+    v, f = sphere(0.3)
+    cams = visualization_cameras(3, dtype=D)
+    seen = []
+    import render.ops as ops
+
+    real_interpolate, real_antialias = ops.interpolate, ops.antialias
+
+    def interpolate(*args, backend, **kwargs):
+        seen.append(backend)
+        return real_interpolate(*args, backend=backend, **kwargs)
+
+    def antialias(*args, backend, **kwargs):
+        seen.append(backend)
+        return real_antialias(*args, backend=backend, **kwargs)
+
+    monkeypatch.setattr(ops, "interpolate", interpolate)
+    monkeypatch.setattr(ops, "antialias", antialias)
+    render_mesh(v, f, cams, 16, backend=ctx)
+    render_mesh([v, v, v], [f, f, f], cams, 16, backend=ctx, normals="vertex")
+    assert made == [ctx]
+    assert len(seen) == 4 and all(b is ctx for b in seen)
+    render_mesh(v, f, cams, 16, backend="torch")  # a name: one context for this call
+    assert len(made) == 2

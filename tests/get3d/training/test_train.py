@@ -143,8 +143,8 @@ def test_nonfinite_gradients_are_sanitised_counted_and_logged(tiny_cache: Path, 
     real = loop.run_g_main
     calls = {"n": 0}
 
-    def poisoned(G, D, fake, config, scale):
-        out = real(G, D, fake, config, scale)
+    def poisoned(G, D, fake, config, scale, **kwargs):
+        out = real(G, D, fake, config, scale, **kwargs)
         calls["n"] += 1
         if calls["n"] == 1:  # first micro-batch of step 1: one NaN and one Inf in G's gradients
             G.synthesis.to_rgb.bias.grad[0] = math.nan
