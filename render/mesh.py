@@ -286,9 +286,7 @@ def _render_instanced(
     attrs = [world, -cam[..., 2:3]]
     if normal_mode is NormalMode.VERTEX:
         attrs.append(vertex_normals(world, faces))
-    interp, _ = ops.interpolate(
-        torch.cat(attrs, dim=-1).contiguous(), rast, tri, backend=context
-    )
+    interp, _ = ops.interpolate(torch.cat(attrs, dim=-1).contiguous(), rast, tri, backend=context)
 
     face_id = rast[..., 3].round().to(torch.int64) - 1  # [B, H, W], -1 = background
     pixel_normals = None
@@ -338,9 +336,7 @@ def _render_ranges(
     attrs = [world, -cam[:, 2:3]]
     if normal_mode is NormalMode.VERTEX:
         attrs.append(vertex_normals(world, tri64))
-    interp, _ = ops.interpolate(
-        torch.cat(attrs, dim=-1).contiguous(), rast, tri, backend=context
-    )
+    interp, _ = ops.interpolate(torch.cat(attrs, dim=-1).contiguous(), rast, tri, backend=context)
 
     global_id = rast[..., 3].round().to(torch.int64) - 1  # [B, H, W]
     local = global_id - face_offset.to(device).view(-1, 1, 1)

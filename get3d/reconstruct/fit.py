@@ -193,9 +193,7 @@ def render_surface(
         rgb = lit * 2.0 - 1.0
     else:
         rgb = albedo * hard - (1.0 - hard)
-    rgb = antialias(
-        rgb.permute(0, 2, 3, 1).contiguous(), out.rast, out.pos_clip, out.tri, backend=ctx
-    )
+    rgb = antialias(rgb.permute(0, 2, 3, 1).contiguous(), out.rast, out.pos_clip, out.tri, backend=ctx)
     return SurfaceRender(rgb.permute(0, 3, 1, 2), out.antialiased_mask, hard)
 
 

@@ -477,8 +477,8 @@ def test_cuda_tensors_match_cpu():
     dy = torch.randn(1, 16, 16, 3, generator=gen, dtype=torch.float64)
     results = []
     for device in ("cpu", "cuda"):
-        c = color.to(device).requires_grad_(True)
-        p = pos.to(device).requires_grad_(True)
+        c = color.to(device, copy=True).requires_grad_(True)  # a fresh leaf on each device
+        p = pos.to(device, copy=True).requires_grad_(True)
         out = antialias_torch(c, rast.to(device), p, tri.to(device))
         out.backward(dy.to(device))
         assert out.device.type == device

@@ -406,9 +406,7 @@ def test_no_cuda(fake_nvdiffrast, monkeypatch):
     assert fake_nvdiffrast.calls == []
 
 
-def test_with_the_cpu_served_a_plugin_loads_without_cuda_but_a_build_still_needs_it(
-    build_tools, monkeypatch
-):
+def test_with_the_cpu_served_a_plugin_loads_without_cuda_but_a_build_still_needs_it(build_tools, monkeypatch):
     # the seam of the CPU tests' fake (render.backend.NVDIFFRAST_DEVICE_TYPES) counts the CPU as a
     # device nvdiffrast serves; a real build still checks for the CUDA device (then ninja, nvcc,
     # the CUDA major) ...

@@ -43,6 +43,7 @@ from render.mesh import render_mesh
 from render.uv import rasterize_uv
 from tests.render.fake_nvdiffrast import install_fake_nvdiffrast
 from tests.render.nvdiffrast_gate import GateAction, load_nvdiffrast_context, parity_gate
+from tests.render.raster_compare import assert_disagreements_on_edges
 from tests.render.scenes import orbit_cameras, two_meshes, uv_sphere
 
 pytestmark = [pytest.mark.cuda]
@@ -129,11 +130,20 @@ def _both(scene, res=(96, 128), grad=False, ranges=False, grad_db=True):
     return out
 
 
+def _ids(rast: torch.Tensor) -> torch.Tensor:
+    return rast[..., 3].round().long() - 1
+
+
 @pytest.mark.parametrize("ranges", [False, True])
-def test_rasterize_parity(scene, ranges):
+def test_rasterize_parity(scene, ranges, record_property):
     (_, rt, dt), (_, rn, dn) = _both(scene, ranges=ranges)
     same = rt[..., 3] == rn[..., 3]
-    assert same.float().mean() > 0.995  # mismatches only at edge pixels
+    pos, tri, _, _ = scene
+    if ranges:  # the global ids index the stacked triangles of the range-mode call
+        pos, tri = pos.reshape(-1, 4), torch.cat([tri, tri + pos.shape[1]])
+    n = assert_disagreements_on_edges(pos, tri, _ids(rt), _ids(rn), max_px=0.1)
+    record_property("id_disagreements", f"{n} of {same.numel()}")
+    assert same.float().mean() > 0.98
     assert (rn[..., 3] > 0).float().mean() > 0.2
     m = same & (rn[..., 3] > 0)
     torch.testing.assert_close(rt[..., :3][m], rn[..., :3][m], atol=2e-5, rtol=1e-4)
@@ -197,20 +207,43 @@ def test_antialias_parity_on_the_same_rast(scene):
 
 @pytest.mark.parametrize("filter_mode", ["nearest", "linear"])
 @pytest.mark.parametrize("boundary_mode", ["wrap", "clamp", "zero"])
-def test_texture_parity(nvdiffrast_context, filter_mode, boundary_mode):
+def test_texture_parity(nvdiffrast_context, filter_mode, boundary_mode, record_property):
     device = nvdiffrast_context.device
     gen = torch.Generator(device).manual_seed(2)
     tex = torch.rand(1, 16, 24, 3, device=device, generator=gen).requires_grad_(True)
     uv = (torch.rand(2, 20, 20, 2, device=device, generator=gen) * 1.6 - 0.3).requires_grad_(True)
+    weight = torch.randn(2, 20, 20, 3, device=device, generator=gen)
+
+    def sample(t: torch.Tensor, backend: str) -> torch.Tensor:
+        return render.texture(t, uv, filter_mode=filter_mode, boundary_mode=boundary_mode, backend=backend)
+
     res = []
     for backend in ("torch", "nvdiffrast"):
-        out = render.texture(tex, uv, filter_mode=filter_mode, boundary_mode=boundary_mode, backend=backend)
-        res.append((out, *torch.autograd.grad(out.square().sum(), (tex, uv), allow_unused=True)))
-    for a, b in zip(res[0], res[1], strict=True):
+        out = sample(tex, backend)
+        # a loss linear in the texture: its gradient is exactly a difference of two forwards
+        res.append((out, *torch.autograd.grad((out * weight).sum(), (tex, uv), allow_unused=True)))
+    (ot, gtex_t, guv_t), (on, gtex_n, guv_n) = res
+    torch.testing.assert_close(ot, on, atol=1e-4, rtol=1e-4)
+    for a, b in ((guv_t, guv_n),):
         if a is None or b is None:
             assert (a is None or (a == 0).all()) and (b is None or (b == 0).all())
             continue
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    # texture gradient: where the two backends disagree, the one that is right is the one equal
+    # to the exact gradient of nvdiffrast's own forward (unit steps of one texel, since linear)
+    bad = ((gtex_t - gtex_n).abs() > 1e-4 + 1e-4 * gtex_n.abs()).nonzero().tolist()
+    assert len(bad) <= 12, f"{len(bad)} texture-gradient entries differ"
+    nvdiffrast_wrong = 0
+    with torch.no_grad():
+        base = float((sample(tex, "nvdiffrast") * weight).sum())
+        for idx in bad:
+            bumped = tex.detach().clone()
+            bumped[tuple(idx)] += 1.0
+            exact = float((sample(bumped, "nvdiffrast") * weight).sum()) - base
+            assert abs(float(gtex_t[tuple(idx)]) - exact) <= 2e-3 * max(1.0, abs(exact)), (idx, exact)
+            nvdiffrast_wrong += abs(float(gtex_n[tuple(idx)]) - exact) > 2e-3 * max(1.0, abs(exact))
+    record_property("texture_grad_entries_where_nvdiffrast_differs_from_its_forward", nvdiffrast_wrong)
+    record_property("texture_grad_disagreements", str(bad))
 
 
 # ------------------------------------------------------------------------------------------
@@ -302,7 +335,7 @@ def test_render_mesh_empty_meshes_parity(nvdiffrast_context):
             assert out.mask.sum() == 0 and out.antialiased_mask.sum() == 0 and (out.face_id == -1).all()
 
 
-def test_rasterize_uv_parity(nvdiffrast_context):
+def test_rasterize_uv_parity(nvdiffrast_context, record_property):
     device = nvdiffrast_context.device
     # a 6x6 grid of quads over most of UV space, mapped onto a curved sheet (not affine per quad)
     n = 6
@@ -326,18 +359,24 @@ def test_rasterize_uv_parity(nvdiffrast_context):
         leaves.append(vertices.clone().requires_grad_(True))
         outs.append(rasterize_uv(leaves[-1], faces, uvs, faces, (128, 96), backend=ctx))
     ut, un = outs
-    assert (ut.face_id == un.face_id).float().mean() > 0.995 and un.mask.float().mean() > 0.8
-    # texels covered by both; on a shared interior edge a texel may change triangle but not
-    # position (the interpolation is continuous across the edge), so compare all of them
+    assert (ut.face_id == un.face_id).float().mean() > 0.99 and un.mask.float().mean() > 0.8
+    uv_pos = torch.cat([uvs * 2 - 1, torch.zeros_like(uvs[:, :1]), torch.ones_like(uvs[:, :1])], -1)[None]
+    n = assert_disagreements_on_edges(uv_pos, faces, ut.face_id[None], un.face_id[None], max_px=0.1)
+    record_property("uv_id_disagreements", n)
+    # texels covered by both through the same triangle agree to float32 rounding; where the
+    # triangle differs (a texel centre on an edge) the sheet is curved, so the neighbour's plane
+    # gives a position off by curvature x (distance to the edge)^2: small but above rounding
     cov = (ut.mask & un.mask)[0]
-    torch.testing.assert_close(ut.position[:, cov], un.position[:, cov], atol=1e-5, rtol=1e-5)
+    same = cov & (ut.face_id == un.face_id)
+    torch.testing.assert_close(ut.position[:, same], un.position[:, same], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ut.position[:, cov], un.position[:, cov], atol=1e-3, rtol=0)
     w = torch.linspace(-1, 1, 3, device=device).view(3, 1, 1) * cov
     gt, gn = (torch.autograd.grad((o.position * w).sum(), v)[0] for o, v in zip(outs, leaves, strict=True))
     assert gn.abs().sum() > 0
     torch.testing.assert_close(gt, gn, atol=1e-3 * float(gn.abs().max()), rtol=1e-3)
 
 
-def test_generator_render_parity(nvdiffrast_context):
+def test_generator_render_parity(nvdiffrast_context, record_property):
     from get3d.networks import Generator, GeneratorConfig
     from render.camera import sample_cameras
 
@@ -359,8 +398,22 @@ def test_generator_render_parity(nvdiffrast_context):
     assert on.hard_mask.mean() > 0.1
     same = ot.hard_mask == on.hard_mask
     assert same.float().mean() > 0.99
-    covered = (same & (on.hard_mask > 0)).expand_as(on.rgb)
+    # which triangle each pixel shows, on each rasterizer (the same meshes, range mode)
+    with torch.no_grad():
+        vs, fs = [m.vertices for m in ot.meshes], [m.faces for m in ot.meshes]
+        rt = render_mesh(vs, fs, cams, 64, backend=render.make_context("torch"), antialias=False)
+        rn = render_mesh(vs, fs, cams, 64, backend=nvdiffrast_context, antialias=False)
+    same_tri = (_ids(rt.rast) == _ids(rn.rast)).unsqueeze(1)
+    covered = (same & same_tri & (on.hard_mask > 0)).expand_as(on.rgb)
     diff = (ot.rgb - on.rgb).abs()[covered]
+    record_property("rgb_same_triangle_max_diff", float(diff.max()))
+    record_property("rgb_same_triangle_frac_within_2e-3", float((diff <= 2e-3).float().mean()))
+    # marching-tets surfaces of an untrained generator hold nearly coincident layers: besides
+    # edge pixels, a z-buffer near-tie (1e-4 in NDC depth) may be broken either way
+    n = assert_disagreements_on_edges(
+        rt.pos_clip, rt.tri, _ids(rt.rast), _ids(rn.rast), max_px=0.1, depth_tie=1e-4
+    )
+    record_property("id_disagreements", n)
     assert float(diff.max()) <= 2e-2 and float((diff <= 2e-3).float().mean()) >= 0.99
     nbhd = -F.max_pool2d(-same.float(), 3, stride=1, padding=1) > 0
     torch.testing.assert_close(ot.mask[nbhd], on.mask[nbhd], atol=1e-4, rtol=0)

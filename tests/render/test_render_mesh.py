@@ -325,8 +325,11 @@ def test_cuda_tensors_follow_the_device_and_match_cpu():
 
     if nvdiffrast_available():
         nv = render_mesh(v.to(dev), f.to(dev), cams, 32, backend="nvdiffrast", normals="face")
-        # ids may differ only at pixel centres within ~1/16 px of an edge: allow a few pixels
-        assert (nv.face_id.cpu() != ref.face_id).sum() <= 8
+        # ids may differ only at pixel centres that lie on an edge (nvdiffrast snaps to 1/16 px)
+        from tests.render.raster_compare import assert_disagreements_on_edges
+
+        assert_disagreements_on_edges(ref.pos_clip, ref.tri, ref.face_id, nv.face_id.cpu(), max_px=0.1)
+        assert (nv.face_id.cpu() != ref.face_id).float().mean() < 0.05
         same = (nv.face_id.cpu() == ref.face_id) & (ref.face_id >= 0)
         torch.testing.assert_close(nv.depth.cpu()[:, 0][same], ref.depth[:, 0][same], atol=1e-4, rtol=0)
 

@@ -309,8 +309,8 @@ def test_cuda_tensors_match_cpu(mode):
     bias = torch.rand(2, 5, 5, generator=gen, dtype=torch.float64) * 2
     results = []
     for device in ("cpu", "cuda"):
-        t = tex.to(device).requires_grad_(True)
-        c = uv.to(device).requires_grad_(True)
+        t = tex.to(device, copy=True).requires_grad_(True)  # a fresh leaf on each device
+        c = uv.to(device, copy=True).requires_grad_(True)
         extra = {"mip_level_bias": bias.to(device)} if "mipmap" in mode else {}
         out = texture_torch(t, c, mode, "wrap", **extra)
         out.sum().backward()
