@@ -415,7 +415,10 @@ def test_generator_render_parity(nvdiffrast_context, record_property):
     )
     record_property("id_disagreements", n)
     assert float(diff.max()) <= 2e-2 and float((diff <= 2e-3).float().mean()) >= 0.99
-    nbhd = -F.max_pool2d(-same.float(), 3, stride=1, padding=1) > 0
+    # the antialiased mask blends across the silhouette edge of the triangle a pixel shows, so
+    # compare it where the triangle ids (not only the coverage) agree in the 3x3 neighbourhood, as
+    # test_render_mesh_range_mode_parity does
+    nbhd = -F.max_pool2d(-(same & same_tri).float(), 3, stride=1, padding=1) > 0
     torch.testing.assert_close(ot.mask[nbhd], on.mask[nbhd], atol=1e-4, rtol=0)
     bg = ~(ot.hard_mask > 0) & ~(on.hard_mask > 0)
     torch.testing.assert_close(ot.rgb[bg.expand_as(ot.rgb)], on.rgb[bg.expand_as(on.rgb)], atol=1e-6, rtol=0)
