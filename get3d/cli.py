@@ -9,6 +9,7 @@
     get3d sample CKPT --out DIR [-n 4 --geo-seed 0 --tex-seed 1 --psi 0.7 --export glb]
     get3d interpolate CKPT --out DIR [--geo-seeds 0 1 --tex-seeds 2 3 --steps 10 --mode both]
     get3d export CKPT --out shape.glb [--geo-seed 0 --tex-seed 1 --texture-size 1024]
+    get3d invert CKPT (--images DIR | --mesh FILE) --out DIR [--space w+ --steps 100]
     get3d eval --checkpoint CKPT ...               # = python -m get3d.metrics eval
 
 ``CKPT`` is an official GET3D checkpoint or one written by ``get3d.training``. Argument errors
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--index", type=int, default=0, help="which sample of the seeds' sequence (default 0)")
     e.add_argument("--cleanup", action="store_true", help="drop small floating parts before unwrapping")
     _add_export_args(e)
+    _add_invert_parser(sub)
     for command_parser in sub.choices.values():  # each command's errors name its own usage
         command_parser.set_defaults(command_parser=command_parser)
     return parser
@@ -419,6 +421,145 @@ def _export(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_invert_parser(sub) -> None:  # sub: argparse's subparsers action
+    v = sub.add_parser(
+        "invert",
+        help="find the latents of a shape from posed images or a mesh (latents.pt, GLB, comparison)",
+    )
+    _add_model_args(v)
+    target = v.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "--images",
+        help="posed views of one shape: a data set in get3d.data's layout (GET3D's img/ + camera/ "
+        "or transforms.json + RGBA PNGs), as written by `get3d prepare`",
+    )
+    target.add_argument("--mesh", help="a mesh file (OBJ, GLB, PLY, ...), normalised into the object box")
+    v.add_argument(
+        "--out", required=True, help="output folder (latents.pt, reconstruction.glb, comparison.png)"
+    )
+    v.add_argument("--shape-id", default=None, help="--images: which shape, when the folder holds several")
+    v.add_argument(
+        "--synset", default=None, help="--images: category folder under img/ when there are several"
+    )
+    v.add_argument("--space", default="w+", choices=["w", "w+"], help="optimise in W or W+ (default w+)")
+    v.add_argument("--steps", type=_positive_int("--steps"), default=100, help="Adam steps (default 100)")
+    v.add_argument("--lr", type=float, default=0.05, help="peak learning rate (default 0.05)")
+    v.add_argument("--w-avg-weight", type=float, default=0.01, help="regulariser towards w_avg (0.01)")
+    v.add_argument("--views", type=_positive_int("--views"), default=8, help="--mesh: silhouette views (8)")
+    v.add_argument(
+        "--resolution",
+        type=_positive_int("--resolution"),
+        default=None,
+        help="image side (--images: resize the views, default their size; --mesh: default 64)",
+    )
+    v.add_argument(
+        "--mesh-scale",
+        type=float,
+        default=None,
+        help="--mesh: longest side after normalising (default 0.9 x the generator's dmtet_scale)",
+    )
+    v.add_argument("--seed", type=int, default=0, help="seed of the starting-point search (default 0)")
+    v.add_argument(
+        "--texture-size", type=_positive_int("--texture-size"), default=512, help="GLB texture side"
+    )
+    v.add_argument("--max-faces", type=int, default=20_000, help="simplify before unwrapping (0: never)")
+
+
+def _invert(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    import torch
+
+    from get3d.invert import InversionConfig, from_images, from_mesh, mesh_cameras, save_latents
+    from get3d.reconstruct.io import write_comparison
+    from get3d.sampling import export_sample, prepare_generator, render_views
+
+    # --resolution may be None here (the views' own size), which _check_common does not expect
+    _check_common(parser, argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "resolution"}))
+    if args.resolution is not None and args.resolution < 8:
+        parser.error(f"--resolution: expected at least 8, got {args.resolution}")
+    for flag, value in (("--lr", args.lr), ("--w-avg-weight", args.w_avg_weight)):
+        if not math.isfinite(value) or value < 0 or (flag == "--lr" and value == 0):
+            parser.error(
+                f"{flag}: expected a {'positive' if flag == '--lr' else 'non-negative'} number, got {value}"
+            )
+    if args.mesh_scale is not None and not (math.isfinite(args.mesh_scale) and args.mesh_scale > 0):
+        parser.error(f"--mesh-scale: expected a positive number, got {args.mesh_scale}")
+    if args.images is not None and not os.path.isdir(args.images):
+        parser.error(f"--images: expected a folder of posed views, got {args.images!r} (not a directory)")
+    if args.mesh is not None and not os.path.isfile(args.mesh):
+        parser.error(f"--mesh: no file at {args.mesh!r}")
+    if args.max_faces < 0:
+        parser.error(f"--max-faces: expected 0 (never simplify) or a positive count, got {args.max_faces}")
+    G = _load(parser, args)
+    if args.psi == 1.0:  # _load recomputes w_avg only for truncation; inversion always needs it
+        prepare_generator(G, w_avg_samples=args.w_avg_samples)
+    ctx = _context(parser, args, G)
+    device, dtype = G.mapping.fc0.weight.device, G.mapping.fc0.weight.dtype
+    progress = not args.no_progress
+    common = dict(
+        space=args.space, steps=args.steps, lr=args.lr, w_avg_weight=args.w_avg_weight, seed=args.seed
+    )
+    if args.images is not None:
+        from get3d.reconstruct import load_views
+
+        try:
+            views = load_views(args.images, args.shape_id, synset=args.synset, resolution=args.resolution)
+        except ValueError as err:  # includes get3d.data.DatasetError
+            parser.error(f"--images: {err}")
+        views = views.to(device, dtype)
+        side = views.resolution[0]
+        if views.resolution[1] != side or side < 8:
+            parser.error(
+                f"--images: expected square views of side >= 8, got {views.resolution}; try --resolution"
+            )
+        config = InversionConfig(resolution=side, **common)
+        result = from_images(G, views, config=config, backend=ctx, progress=progress)
+        targets, cameras = views.images, views.cameras
+    else:
+        from get3d.data.meshes import load_mesh, normalize
+        from get3d.reconstruct.views import render_target_views
+
+        try:
+            source = load_mesh(args.mesh)
+        except ValueError as err:
+            parser.error(f"--mesh: {err}")
+        scale = 0.9 * G.box_size if args.mesh_scale is None else args.mesh_scale
+        if scale > G.box_size:
+            parser.error(
+                f"--mesh-scale: expected at most the generator's box side {G.box_size:g}, got {scale:g}"
+            )
+        normalised, _ = normalize(source, scale)
+        vertices = torch.as_tensor(normalised.vertices, dtype=dtype, device=device)
+        faces = torch.as_tensor(normalised.faces, dtype=torch.int64, device=device)
+        side = 64 if args.resolution is None else args.resolution
+        config = InversionConfig(views=args.views, resolution=side, **common)
+        result = from_mesh(G, (vertices, faces), config=config, backend=ctx, progress=progress)
+        cameras = mesh_cameras(args.views, device=device, dtype=dtype)
+        targets = render_target_views(vertices, faces, cameras, side, backend=ctx).images
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [save_latents(out / "latents.pt", result)]
+    shown = render_views(G, result.latents, cameras, resolution=side, background=-1.0, backend=ctx)[0]
+    written.append(write_comparison(out / "comparison.png", targets, shown))
+    try:
+        written += export_sample(
+            G,
+            result.latents,
+            0,
+            out / "reconstruction.glb",
+            texture_size=args.texture_size,
+            max_faces=args.max_faces or None,
+            backend=ctx,
+        )
+    except ValueError as err:
+        print(f"error: no GLB written: {err}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote {', '.join(str(p) for p in written)} ({result.space.value}, {result.steps} steps, "
+        f"final loss {result.final_loss:.4g}, {result.seconds:.1f} s)"
+    )
+    return 0
+
+
 def _module_status(name: str) -> str:
     try:
         spec = importlib.util.find_spec(name)
@@ -504,6 +645,7 @@ def _delegate(command: str, argv: list[str]) -> int:
 
 
 _COMMANDS = {"sample": _sample, "interpolate": _interpolate, "export": _export, "doctor": _doctor}
+_COMMANDS["invert"] = _invert
 
 
 def main(argv: Sequence[str] | None = None) -> int:
