@@ -2,7 +2,8 @@
 
 :func:`run_eval` generates images and shapes as :mod:`get3d.metrics.protocol` specifies (psi 1.0
 with style mixing, training cameras, RGB only, uint8 quantisation; geometry path, empty shapes
-skipped), extracts Inception-v3 pool features (:mod:`get3d.metrics.inception`) with real
+scored with the empty-shape fix's fallback mesh and counted; cars sampled on their visible
+surface), extracts Inception-v3 pool features (:mod:`get3d.metrics.inception`) with real
 statistics cached per data set, protocol and network (:mod:`get3d.metrics.stats`), and scores
 shapes against the split's ground-truth meshes (:mod:`get3d.metrics.geometry`).
 
@@ -24,15 +25,17 @@ import torch
 
 from get3d.atomic import atomic_files
 from get3d.networks import Generator, GeneratorConfig, load_generator
+from render.backend import BackendLike, as_context
 
 from .frechet import FeatureStats, frechet_distance, kernel_distance
-from .geometry import GeometryProtocol, geometry_scores
+from .geometry import GeometryProtocol, SurfaceSampling, geometry_scores
 from .inception import FeatureExtractor, load_inception
 from .protocol import (
     PAPER_NUM_IMAGES,
     PAPER_RESOLUTION,
     EvalConfig,
     EvalReport,
+    GeneratedClouds,
     Metric,
     generate_images,
     generate_point_clouds,
@@ -46,6 +49,7 @@ from .stats import cached_stats, dataset_fingerprint, default_cache_dir
 __all__ = [
     "EvalConfig",
     "EvalReport",
+    "GeneratedClouds",
     "Metric",
     "generate_images",
     "generate_point_clouds",
@@ -104,11 +108,13 @@ def run_eval(
     mesh_dir: str | os.PathLike | None = None,
     inception: FeatureExtractor | str | os.PathLike | None = None,
     config: EvalConfig | None = None,
+    category: str | None = None,
     generator_config: GeneratorConfig | None = None,
     output: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None | bool = True,
     device: torch.device | str = "cpu",
     progress: bool = False,
+    backend: BackendLike = "auto",
 ) -> EvalReport:
     """Evaluate a generator against a data set and (optionally) write a JSON report.
 
@@ -122,16 +128,24 @@ def run_eval(
         mesh_dir: ground-truth meshes for COV/MMD/1-NNA; with ``split_file`` only its ids are used.
         inception: a loaded :class:`~get3d.metrics.inception.FeatureExtractor` or a weights path
             (None: the default path; a clear error when absent). Only needed for FID/KID.
-        config: the protocol (:class:`EvalConfig`; default: the paper's).
+        config: the protocol (:class:`EvalConfig`; default: the paper's, with the geometry
+            protocol of ``category``).
+        category: the data set's category (``car``, ``chair``, ... or a ShapeNet synset), which
+            selects the paper's geometry protocol (:meth:`GeometryProtocol.for_category`: cars
+            are sampled on their visible surface) when ``config`` is None, and against which
+            ``config.geometry`` deviations are listed.
         output: JSON report path (written atomically).
         cache_dir: real-statistics cache (True: the default folder; None/False: no cache).
         device: where the generator and Inception run.
         progress: progress bars.
+        backend: the rasterizer: a context (``render.make_context``) or a backend name for which
+            one context is made and used for every render of the evaluation.
 
     Returns:
         :class:`EvalReport`.
     """
-    config = EvalConfig() if config is None else config
+    if config is None:
+        config = EvalConfig(geometry=GeometryProtocol.for_category(category))
     if not isinstance(config, EvalConfig):
         raise TypeError(f"config: expected an EvalConfig, got {type(config).__name__}")
     device = torch.device(device)
@@ -143,6 +157,7 @@ def run_eval(
         raise TypeError(
             f"generator: expected a Generator or a checkpoint path, got {type(generator).__name__}"
         )
+    ctx = as_context(backend, device)
     res = config.resolution or G.config.image_resolution
     wanted = set(config.metrics)
     image_metrics = wanted & {Metric.FID, Metric.KID}
@@ -155,6 +170,7 @@ def run_eval(
     deviations: list[str] = []
     protocol = {
         "config": config.as_dict(),
+        "category": category,
         "resolution": res,
         "split_file": str(split_file) if split_file else None,
     }
@@ -205,7 +221,7 @@ def run_eval(
         seconds["real_features"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         n_images = config.num_images
-        gen_features = _features(extractor, generate_images(G, n_images, config), device)
+        gen_features = _features(extractor, generate_images(G, n_images, config, backend=ctx), device)
         fake = FeatureStats.from_features(gen_features)
         seconds["generated_features"] = time.perf_counter() - t0
         if n_images < PAPER_NUM_IMAGES:
@@ -222,26 +238,37 @@ def run_eval(
             )
 
     scores = None
-    skipped = 0
+    skipped = fallback = 0
     if Metric.COV_MMD in wanted:
         from get3d.data.layout import read_split
 
         t0 = time.perf_counter()
         ids = read_split(split_file) if split_file is not None else None
-        refs, ref_ids = reference_point_clouds(mesh_dir, config.geometry, shape_ids=ids)
+        refs, ref_ids = reference_point_clouds(mesh_dir, config.geometry, shape_ids=ids, backend=ctx)
         protocol["mesh_dir"] = str(Path(mesh_dir).resolve())
         protocol["num_ref"] = len(ref_ids)
         seconds["reference_clouds"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         n_gen = config.geometry.gen_per_ref * len(ref_ids)
-        gens, skipped = generate_point_clouds(G, n_gen, config, progress=progress)
+        generated = generate_point_clouds(G, n_gen, config, progress=progress, backend=ctx)
+        gens, skipped, fallback = generated.clouds, generated.skipped, generated.fallback
         seconds["generated_clouds"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         scores = geometry_scores(refs, gens, nna=config.nna, workers=config.workers, progress=progress)
         seconds["chamfer_and_scores"] = time.perf_counter() - t0
-        if config.geometry != GeometryProtocol():
+        paper = GeometryProtocol.for_category(category)
+        if config.geometry != paper:
+            deviations.append(f"geometry protocol {config.geometry.as_dict()} (paper: {paper.as_dict()})")
+        if config.geometry.surface is SurfaceSampling.VISIBLE:
             deviations.append(
-                f"geometry protocol {config.geometry.as_dict()} (paper: {GeometryProtocol().as_dict()})"
+                "visible-surface points at pixel centres from seeded draws (GET3D: the depth "
+                "back-projected at pixel corners, unseeded draws; shapes with a view seeing fewer "
+                "than its quota of pixels dropped)"
+            )
+        if config.skip_empty:
+            deviations.append(
+                f"{skipped} generated shapes without a surface skipped (paper: the empty-shape fix's "
+                "fallback mesh is scored)"
             )
 
     report = EvalReport(
@@ -251,6 +278,7 @@ def run_eval(
         num_images=n_images,
         num_real=num_real,
         empty_skipped=skipped,
+        empty_fallback=fallback,
         protocol=protocol,
         deviations=tuple(deviations),
         seconds=seconds,
