@@ -52,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--meshes", help="folder of ground-truth meshes for COV/MMD/1-NNA")
     ev.add_argument("--inception", help="local Inception weights (TorchScript .pkl/.pt or a state_dict)")
     ev.add_argument(
-        "--metrics", default="fid,kid,cov_mmd", help="comma-separated: fid, kid, cov_mmd (default: all)"
+        "--metrics",
+        default="fid,kid,cov_mmd",
+        help="comma-separated: fid, kid, cov_mmd, cov_mmd_lfd (default: fid,kid,cov_mmd)",
     )
     ev.add_argument("--num-images", type=int, default=EvalConfig.num_images)
     ev.add_argument("--max-real", type=int, default=EvalConfig.max_real)

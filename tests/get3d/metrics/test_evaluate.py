@@ -242,3 +242,25 @@ def test_procedural_eval_inputs_point_at_the_builtin_set(tmp_path):
         inputs["data_dir"], inputs["camera_root"], 8, split_file=inputs["split_file"]
     )
     assert count == len(ids) and torch.cat(list(batches)).shape == (count, 3, 8, 8)
+
+
+def test_run_eval_cov_mmd_lfd_option(tiny_data, generator):
+    from get3d.metrics.lfd import LFDProtocol
+
+    config = EvalConfig(
+        metrics=(Metric.COV_MMD_LFD,),
+        geometry=GeometryProtocol(gen_per_ref=1),
+        lfd=LFDProtocol(camera_sets=2, resolution=32),
+    )
+    report = run_eval(
+        generator,
+        split_file=tiny_data / "test.txt",
+        mesh_dir=tiny_data / "meshes",
+        config=config,
+        cache_dir=None,
+    )
+    assert report.geometry is None and report.lfd is not None
+    assert report.lfd["num_ref"] == 2 and report.lfd["num_gen"] == 2
+    assert 0 < report.lfd["cov_lfd"] <= 100 and report.lfd["mmd_lfd"] > 0
+    assert any("LFD on our rasterizer" in d for d in report.deviations)
+    assert any("LFD protocol" in d for d in report.deviations)
