@@ -24,7 +24,7 @@ from get3d.networks import GeneratorConfig
 from render.camera import CameraDistribution
 
 from .evaluate import EvalConfig, Metric, procedural_eval_inputs, run_eval
-from .geometry import GeometryProtocol
+from .geometry import GeometryProtocol, SurfaceSampling
 
 __all__ = ["build_parser", "main"]
 
@@ -52,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--meshes", help="folder of ground-truth meshes for COV/MMD/1-NNA")
     ev.add_argument("--inception", help="local Inception weights (TorchScript .pkl/.pt or a state_dict)")
     ev.add_argument(
-        "--metrics", default="fid,kid,cov_mmd", help="comma-separated: fid, kid, cov_mmd (default: all)"
+        "--metrics",
+        default="fid,kid,cov_mmd",
+        help="comma-separated: fid, kid, cov_mmd, cov_mmd_lfd (default: fid,kid,cov_mmd)",
     )
     ev.add_argument("--num-images", type=int, default=EvalConfig.num_images)
     ev.add_argument("--max-real", type=int, default=EvalConfig.max_real)
@@ -65,6 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--batch-size", type=int, default=4)
     ev.add_argument("--gen-per-ref", type=int, default=GeometryProtocol.gen_per_ref)
+    ev.add_argument(
+        "--category",
+        help="the data's category (car, chair, ... or a ShapeNet synset; default: --builtin's): "
+        "selects the paper's geometry protocol (cars: visible-surface points)",
+    )
+    ev.add_argument(
+        "--surface",
+        default="auto",
+        choices=["auto", *(s.value for s in SurfaceSampling)],
+        help="where COV/MMD-CD points lie: auto (the paper's for --category: visible for cars, "
+        "else uniform), uniform or visible",
+    )
     ev.add_argument("--no-nna", action="store_true", help="skip 1-NNA (saves two Chamfer matrices)")
     ev.add_argument("--workers", type=int, default=0, help="processes for the Chamfer matrices")
     ev.add_argument(
@@ -108,6 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         if args.builtin:
             paths = procedural_eval_inputs(args.builtin, args.split_name)
+        category = args.category or args.builtin
+        geometry = GeometryProtocol.for_category(category, gen_per_ref=args.gen_per_ref)
+        if args.surface != "auto":
+            surface = SurfaceSampling(args.surface)
+            extent = GeometryProtocol.for_category(
+                "car" if surface is SurfaceSampling.VISIBLE else None
+            ).extent
+            geometry = GeometryProtocol(gen_per_ref=args.gen_per_ref, surface=surface, extent=extent)
         config = EvalConfig(
             metrics=metrics,
             num_images=args.num_images,
@@ -116,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             camera_distribution=CameraDistribution(args.camera_distribution),
             seed=args.seed,
             batch_size=args.batch_size,
-            geometry=GeometryProtocol(gen_per_ref=args.gen_per_ref),
+            geometry=geometry,
             nna=not args.no_nna,
             workers=args.workers,
         )
@@ -125,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             **paths,
             inception=args.inception,
             config=config,
+            category=category,
             generator_config=_generator_config(args.config),
             output=args.output,
             cache_dir=None if args.no_cache else (args.cache_dir or True),

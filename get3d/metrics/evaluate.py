@@ -2,7 +2,8 @@
 
 :func:`run_eval` generates images and shapes as :mod:`get3d.metrics.protocol` specifies (psi 1.0
 with style mixing, training cameras, RGB only, uint8 quantisation; geometry path, empty shapes
-skipped), extracts Inception-v3 pool features (:mod:`get3d.metrics.inception`) with real
+scored with the empty-shape fix's fallback mesh and counted; cars sampled on their visible
+surface), extracts Inception-v3 pool features (:mod:`get3d.metrics.inception`) with real
 statistics cached per data set, protocol and network (:mod:`get3d.metrics.stats`), and scores
 shapes against the split's ground-truth meshes (:mod:`get3d.metrics.geometry`).
 
@@ -24,17 +25,21 @@ import torch
 
 from get3d.atomic import atomic_files
 from get3d.networks import Generator, GeneratorConfig, load_generator
+from render.backend import BackendLike, as_context
 
 from .frechet import FeatureStats, frechet_distance, kernel_distance
-from .geometry import GeometryProtocol, geometry_scores
+from .geometry import GeometryProtocol, SurfaceSampling, geometry_scores
 from .inception import FeatureExtractor, load_inception
+from .lfd import LFDProtocol
 from .protocol import (
     PAPER_NUM_IMAGES,
     PAPER_RESOLUTION,
     EvalConfig,
     EvalReport,
+    GeneratedClouds,
     Metric,
     generate_images,
+    generate_lfd_descriptors,
     generate_point_clouds,
     mix_latents,
     quantize_generated,
@@ -46,8 +51,10 @@ from .stats import cached_stats, dataset_fingerprint, default_cache_dir
 __all__ = [
     "EvalConfig",
     "EvalReport",
+    "GeneratedClouds",
     "Metric",
     "generate_images",
+    "generate_lfd_descriptors",
     "generate_point_clouds",
     "mix_latents",
     "procedural_eval_inputs",
@@ -95,6 +102,51 @@ def write_json_atomic(path: str | os.PathLike, data: dict) -> Path:
     return path
 
 
+def _lfd_scores(
+    G: Generator,
+    mesh_dir: str | os.PathLike,
+    split_file: str | os.PathLike | None,
+    config: EvalConfig,
+    ctx: object,
+    seconds: dict[str, float],
+) -> dict:
+    """COV-LFD (%) and MMD-LFD (raw) of ``gen_per_ref * n_ref`` generated shapes (GET3D: meshes
+    scaled to longest side 1.0; the descriptor normalises scale itself)."""
+    from get3d.data.layout import read_split
+    from get3d.data.meshes import find_meshes, load_mesh
+
+    from .geometry import coverage, minimum_matching_distance
+    from .lfd import lfd_descriptor, lfd_matrix
+
+    t0 = time.perf_counter()
+    found = find_meshes(mesh_dir)
+    ids = sorted(read_split(split_file)) if split_file is not None else sorted(found)
+    missing = [i for i in ids if i not in found]
+    if missing or not ids:
+        raise ValueError(f"mesh_dir: no mesh for shape ids {missing[:5]} under {mesh_dir}")
+    refs = []
+    for shape_id in ids:
+        mesh = load_mesh(found[shape_id])
+        refs.append(
+            lfd_descriptor(
+                torch.from_numpy(mesh.vertices), torch.from_numpy(mesh.faces), config.lfd, backend=ctx
+            )
+        )
+    seconds["lfd_reference_descriptors"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    gens = generate_lfd_descriptors(G, config.geometry.gen_per_ref * len(ids), config, backend=ctx)
+    seconds["lfd_generated_descriptors"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    d = lfd_matrix(torch.stack(refs), gens)
+    seconds["lfd_matrix"] = time.perf_counter() - t0
+    return {
+        "cov_lfd": 100.0 * coverage(d),
+        "mmd_lfd": minimum_matching_distance(d),
+        "num_ref": len(ids),
+        "num_gen": int(gens.shape[0]),
+    }
+
+
 def run_eval(
     generator: Generator | str | os.PathLike,
     *,
@@ -104,11 +156,13 @@ def run_eval(
     mesh_dir: str | os.PathLike | None = None,
     inception: FeatureExtractor | str | os.PathLike | None = None,
     config: EvalConfig | None = None,
+    category: str | None = None,
     generator_config: GeneratorConfig | None = None,
     output: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None | bool = True,
     device: torch.device | str = "cpu",
     progress: bool = False,
+    backend: BackendLike = "auto",
 ) -> EvalReport:
     """Evaluate a generator against a data set and (optionally) write a JSON report.
 
@@ -122,16 +176,24 @@ def run_eval(
         mesh_dir: ground-truth meshes for COV/MMD/1-NNA; with ``split_file`` only its ids are used.
         inception: a loaded :class:`~get3d.metrics.inception.FeatureExtractor` or a weights path
             (None: the default path; a clear error when absent). Only needed for FID/KID.
-        config: the protocol (:class:`EvalConfig`; default: the paper's).
+        config: the protocol (:class:`EvalConfig`; default: the paper's, with the geometry
+            protocol of ``category``).
+        category: the data set's category (``car``, ``chair``, ... or a ShapeNet synset), which
+            selects the paper's geometry protocol (:meth:`GeometryProtocol.for_category`: cars
+            are sampled on their visible surface) when ``config`` is None, and against which
+            ``config.geometry`` deviations are listed.
         output: JSON report path (written atomically).
         cache_dir: real-statistics cache (True: the default folder; None/False: no cache).
         device: where the generator and Inception run.
         progress: progress bars.
+        backend: the rasterizer: a context (``render.make_context``) or a backend name for which
+            one context is made and used for every render of the evaluation.
 
     Returns:
         :class:`EvalReport`.
     """
-    config = EvalConfig() if config is None else config
+    if config is None:
+        config = EvalConfig(geometry=GeometryProtocol.for_category(category))
     if not isinstance(config, EvalConfig):
         raise TypeError(f"config: expected an EvalConfig, got {type(config).__name__}")
     device = torch.device(device)
@@ -143,18 +205,20 @@ def run_eval(
         raise TypeError(
             f"generator: expected a Generator or a checkpoint path, got {type(generator).__name__}"
         )
+    ctx = as_context(backend, device)
     res = config.resolution or G.config.image_resolution
     wanted = set(config.metrics)
     image_metrics = wanted & {Metric.FID, Metric.KID}
     if image_metrics and data_dir is None:
         raise ValueError("data_dir: FID/KID need the real images (data_dir), got None")
-    if Metric.COV_MMD in wanted and mesh_dir is None:
+    if wanted & {Metric.COV_MMD, Metric.COV_MMD_LFD} and mesh_dir is None:
         raise ValueError("mesh_dir: COV/MMD need the ground-truth meshes (mesh_dir), got None")
     cache = default_cache_dir() if cache_dir is True else (cache_dir or None)
     seconds: dict[str, float] = {}
     deviations: list[str] = []
     protocol = {
         "config": config.as_dict(),
+        "category": category,
         "resolution": res,
         "split_file": str(split_file) if split_file else None,
     }
@@ -205,7 +269,7 @@ def run_eval(
         seconds["real_features"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         n_images = config.num_images
-        gen_features = _features(extractor, generate_images(G, n_images, config), device)
+        gen_features = _features(extractor, generate_images(G, n_images, config, backend=ctx), device)
         fake = FeatureStats.from_features(gen_features)
         seconds["generated_features"] = time.perf_counter() - t0
         if n_images < PAPER_NUM_IMAGES:
@@ -222,35 +286,58 @@ def run_eval(
             )
 
     scores = None
-    skipped = 0
+    skipped = fallback = 0
     if Metric.COV_MMD in wanted:
         from get3d.data.layout import read_split
 
         t0 = time.perf_counter()
         ids = read_split(split_file) if split_file is not None else None
-        refs, ref_ids = reference_point_clouds(mesh_dir, config.geometry, shape_ids=ids)
+        refs, ref_ids = reference_point_clouds(mesh_dir, config.geometry, shape_ids=ids, backend=ctx)
         protocol["mesh_dir"] = str(Path(mesh_dir).resolve())
         protocol["num_ref"] = len(ref_ids)
         seconds["reference_clouds"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         n_gen = config.geometry.gen_per_ref * len(ref_ids)
-        gens, skipped = generate_point_clouds(G, n_gen, config, progress=progress)
+        generated = generate_point_clouds(G, n_gen, config, progress=progress, backend=ctx)
+        gens, skipped, fallback = generated.clouds, generated.skipped, generated.fallback
         seconds["generated_clouds"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         scores = geometry_scores(refs, gens, nna=config.nna, workers=config.workers, progress=progress)
         seconds["chamfer_and_scores"] = time.perf_counter() - t0
-        if config.geometry != GeometryProtocol():
+        paper = GeometryProtocol.for_category(category)
+        if config.geometry != paper:
+            deviations.append(f"geometry protocol {config.geometry.as_dict()} (paper: {paper.as_dict()})")
+        if config.geometry.surface is SurfaceSampling.VISIBLE:
             deviations.append(
-                f"geometry protocol {config.geometry.as_dict()} (paper: {GeometryProtocol().as_dict()})"
+                "visible-surface points at pixel centres from seeded draws (GET3D: the depth "
+                "back-projected at pixel corners, unseeded draws; shapes with a view seeing fewer "
+                "than its quota of pixels dropped)"
             )
+        if config.skip_empty:
+            deviations.append(
+                f"{skipped} generated shapes without a surface skipped (paper: the empty-shape fix's "
+                "fallback mesh is scored)"
+            )
+
+    lfd = None
+    if Metric.COV_MMD_LFD in wanted:
+        lfd = _lfd_scores(G, mesh_dir, split_file, config, ctx, seconds)
+        if config.lfd != LFDProtocol():
+            deviations.append(f"LFD protocol {config.lfd} (paper: {LFDProtocol()})")
+        deviations.append(
+            "LFD on our rasterizer with float Zernike/Fourier features (GET3D: the 3DAlignment "
+            "executables, 8-bit features); MMD-LFD is on a different scale from the paper's"
+        )
 
     report = EvalReport(
         fid=fid,
         kid=kid,
         geometry=scores,
+        lfd=lfd,
         num_images=n_images,
         num_real=num_real,
         empty_skipped=skipped,
+        empty_fallback=fallback,
         protocol=protocol,
         deviations=tuple(deviations),
         seconds=seconds,

@@ -6,7 +6,8 @@ Protocol (get3d_spec.md §10.2, frozen in :class:`GeometryProtocol`):
   (**not** re-centred, as GET3D's ``compute_cd.py``);
 * 2048 points are sampled uniformly on its surface (:func:`get3d.metrics.pointcloud.sample_points`)
   with a generator seeded from ``(seed = 41, role, index)``, so a cloud does not depend on the order
-  or the process that samples it;
+  or the process that samples it; for cars GET3D instead samples the surface that cameras see
+  (:mod:`get3d.metrics.visible`, longest side 0.9: :meth:`GeometryProtocol.for_category`);
 * ``D[r, g]`` is kaolin's squared Chamfer distance between reference ``r`` and generated ``g``.
 
 Scores, from distance matrices (``D[r, g]``, references in rows):
@@ -18,11 +19,12 @@ Scores, from distance matrices (``D[r, g]``, references in rows):
 
 GET3D compares ``5 n_ref`` generated shapes with the ``n_ref`` test shapes for COV/MMD; 1-NNA is
 defined on sets of equal size, so :func:`geometry_scores` uses the first ``n_ref`` generated
-shapes for it. The light-field distance (LFD) is out of scope.
+shapes for it. The light-field distance (COV/MMD-LFD) is :mod:`get3d.metrics.lfd`.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -32,13 +34,16 @@ import numpy as np
 import torch
 
 from dmtet.box import box_center_extent
+from render.backend import BackendLike
 
 from .pointcloud import chamfer_distance_matrix, sample_points
+from .visible import visible_surface_points
 
 __all__ = [
     "GeometryProtocol",
     "GeometryScores",
     "Role",
+    "SurfaceSampling",
     "coverage",
     "distance_matrix",
     "geometry_scores",
@@ -51,6 +56,15 @@ __all__ = [
 ]
 
 
+class SurfaceSampling(enum.Enum):
+    """Where a mesh's protocol points lie."""
+
+    UNIFORM = "uniform"
+    """Uniformly over the whole surface (kaolin's ``sample_points``; GET3D for all but cars)."""
+    VISIBLE = "visible"
+    """On the surface GET3D's 100 depth cameras see (``sample_surface.py``; GET3D for cars)."""
+
+
 @dataclass(frozen=True)
 class GeometryProtocol:
     """GET3D's geometry-evaluation protocol (defaults are the paper's; change them knowingly).
@@ -61,6 +75,10 @@ class GeometryProtocol:
         seed: base seed of the surface sampling (41, GET3D's ``seed_everything(41)``).
         recenter: centre each box on the origin before scaling (False: GET3D does not).
         gen_per_ref: generated shapes per reference shape for COV/MMD (5).
+        surface: :class:`SurfaceSampling` (uniform; visible for cars: :meth:`for_category`).
+        visible_views, visible_resolution, visible_points: the visible-surface sampler's depth
+            views (100), their side in pixels (640) and its points per shape (5000, of which the
+            first ``num_points`` are kept, as GET3D's ``compute_cd.py``).
     """
 
     extent: float = 1.0
@@ -68,6 +86,21 @@ class GeometryProtocol:
     seed: int = 41
     recenter: bool = False
     gen_per_ref: int = 5
+    surface: SurfaceSampling = SurfaceSampling.UNIFORM
+    visible_views: int = 100
+    visible_resolution: int = 640
+    visible_points: int = 5000
+
+    @classmethod
+    def for_category(cls, category: str | None, **changes: object) -> GeometryProtocol:
+        """The paper's protocol for a category: cars (``"car"`` or ShapeNet synset ``02958343``)
+        are sampled on their visible surface scaled to longest side 0.9, everything else uniformly
+        at 1.0. ``changes`` override fields (e.g. ``gen_per_ref``)."""
+        if category in ("car", "02958343"):
+            base: dict[str, object] = {"surface": SurfaceSampling.VISIBLE, "extent": 0.9}
+        else:
+            base = {}
+        return cls(**{**base, **changes})
 
     def __post_init__(self) -> None:
         if not self.extent > 0:
@@ -78,9 +111,23 @@ class GeometryProtocol:
                 raise ValueError(f"{name}: expected a positive int, got {value!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed: expected a non-negative int, got {self.seed!r}")
+        object.__setattr__(self, "surface", SurfaceSampling(self.surface))
+        for name in ("visible_views", "visible_resolution", "visible_points"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: expected a positive int, got {value!r}")
+        if self.surface is SurfaceSampling.VISIBLE:
+            usable = self.visible_views * (self.visible_points // self.visible_views)
+            if usable < self.num_points:
+                raise ValueError(
+                    f"visible_points: expected at least num_points ({self.num_points}) points in whole "
+                    f"views of {self.visible_views}, got {self.visible_points}"
+                )
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["surface"] = self.surface.value
+        return d
 
 
 class Role:
@@ -117,13 +164,15 @@ def surface_point_cloud(
     *,
     role: int = Role.GENERATED,
     index: int = 0,
+    backend: BackendLike | None = None,
 ) -> torch.Tensor:
     """The protocol's point cloud of one mesh: float32 ``[num_points, 3]`` on the CPU.
 
     Args:
         vertices: float ``[V, 3]``; faces: int64 ``[F, 3]`` with ``F >= 1``.
-        protocol: normalisation, point count and seed.
+        protocol: normalisation, sampler, point count and seed.
         role, index: identify the mesh in its set (:class:`Role`); they select the random stream.
+        backend: rasterizer context of the visible-surface sampler (None: one made for this call).
 
     Raises:
         ValueError: empty or degenerate meshes (no faces, zero area or zero extent).
@@ -134,9 +183,19 @@ def surface_point_cloud(
         raise ValueError(f"faces: expected a non-empty [F, 3] tensor, got shape {tuple(faces.shape)}")
     used, faces = torch.unique(faces, return_inverse=True)  # drop unused vertices
     verts = normalize_extent(vertices[used], protocol.extent, protocol.recenter)
-    samples = sample_points(
-        verts[None], faces, protocol.num_points, generator=_generator(protocol.seed, role, index)
-    )
+    gen = _generator(protocol.seed, role, index)
+    if protocol.surface is SurfaceSampling.VISIBLE:
+        points = visible_surface_points(
+            verts.to(torch.float32),
+            faces,
+            num_points=protocol.visible_points,
+            views=protocol.visible_views,
+            resolution=protocol.visible_resolution,
+            generator=gen,
+            backend="auto" if backend is None else backend,
+        )
+        return points[: protocol.num_points]
+    samples = sample_points(verts[None], faces, protocol.num_points, generator=gen)
     return samples.points[0].to(torch.float32)
 
 
@@ -146,11 +205,13 @@ def surface_point_clouds(
     *,
     role: int = Role.GENERATED,
     start: int = 0,
+    backend: BackendLike | None = None,
 ) -> torch.Tensor:
     """Point clouds ``[len(meshes), num_points, 3]`` of ``(vertices, faces)`` pairs; mesh ``k``
-    uses index ``start + k`` of its role's random stream."""
+    uses index ``start + k`` of its role's random stream (``backend`` as :func:`surface_point_cloud`)."""
     clouds = [
-        surface_point_cloud(v, f, protocol, role=role, index=start + k) for k, (v, f) in enumerate(meshes)
+        surface_point_cloud(v, f, protocol, role=role, index=start + k, backend=backend)
+        for k, (v, f) in enumerate(meshes)
     ]
     if not clouds:
         return torch.zeros(0, protocol.num_points, 3)

@@ -9,10 +9,12 @@ only**, quantised as ``uint8(clamp(x * 127.5 + 128, 0, 255))``. Real images: eve
 shape of the split (first ``max_real`` in data-set order), the masked RGB with a black
 background, at the same resolution, quantised back to the PNG's uint8 values.
 
-Shapes (§10.2): the geometry path with the same psi and mixing (own seed stream); shapes whose raw
-SDF has no sign change are skipped and counted, as GET3D skips empty meshes. References: the
-ground-truth meshes of the split. Both become protocol point clouds
-(:func:`get3d.metrics.geometry.surface_point_cloud`).
+Shapes (§10.2): the geometry path with the same psi and mixing (own seed stream). A shape whose
+raw SDF has no sign change keeps the fallback mesh of GET3D's empty-shape fix (§3.4) and is
+scored like any other, as GET3D's ``save_geo_for_inference`` (which generates one shape per call,
+so the fix's batch-global min/max are the shape's own: such shapes are regenerated alone here);
+they are counted. References: the ground-truth meshes of the split. Both become protocol point
+clouds (:func:`get3d.metrics.geometry.surface_point_cloud`).
 """
 
 from __future__ import annotations
@@ -26,20 +28,25 @@ from pathlib import Path
 
 import torch
 
+import dmtet
 from get3d.networks import Generator, Latents
 from get3d.networks.generator import draw_mixing_cutoffs, splice_styles
+from get3d.networks.outputs import Triplanes
 from render.backend import BackendLike, as_context
 from render.camera import CameraDistribution, sample_cameras
 
-from .geometry import GeometryProtocol, GeometryScores, Role, surface_point_cloud
+from .geometry import GeometryProtocol, GeometryScores, Role, SurfaceSampling, surface_point_cloud
+from .lfd import LFDProtocol
 
 __all__ = [
     "PAPER_NUM_IMAGES",
     "PAPER_RESOLUTION",
     "EvalConfig",
     "EvalReport",
+    "GeneratedClouds",
     "Metric",
     "generate_images",
+    "generate_lfd_descriptors",
     "generate_point_clouds",
     "mix_latents",
     "quantize_generated",
@@ -52,11 +59,13 @@ PAPER_RESOLUTION = 1024
 
 
 class Metric(enum.Enum):
-    """Metrics :func:`run_eval` computes (``cov_mmd`` also gives 1-NNA unless disabled)."""
+    """Metrics :func:`run_eval` computes (``cov_mmd`` also gives 1-NNA unless disabled;
+    ``cov_mmd_lfd``, COV/MMD with the light-field distance, is an option: not in the defaults)."""
 
     FID = "fid"
     KID = "kid"
     COV_MMD = "cov_mmd"
+    COV_MMD_LFD = "cov_mmd_lfd"
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,9 @@ class EvalConfig:
         kid_subsets, kid_subset_size: StyleGAN's KID estimator (100 subsets of at most 1000).
         geometry: :class:`GeometryProtocol` (extent 1.0, 2048 points, seed 41, 5 per reference).
         nna: also compute 1-NNA-CD.
-        skip_empty: skip generated shapes whose SDF has no sign change (GET3D skips empty meshes).
+        lfd: :class:`~get3d.metrics.lfd.LFDProtocol` of COV/MMD-LFD (10 camera sets, 256 pixels).
+        skip_empty: skip generated shapes whose raw SDF has no sign change (False: GET3D keeps the
+            empty-shape fix's fallback mesh and scores it; True is a deviation).
         workers: processes for the Chamfer matrices (0: in-process).
     """
 
@@ -92,7 +103,8 @@ class EvalConfig:
     kid_subset_size: int = 1000
     geometry: GeometryProtocol = field(default_factory=GeometryProtocol)
     nna: bool = True
-    skip_empty: bool = True
+    skip_empty: bool = False
+    lfd: LFDProtocol = field(default_factory=LFDProtocol)
     workers: int = 0
 
     def __post_init__(self) -> None:
@@ -128,6 +140,7 @@ class EvalConfig:
         d = asdict(self)
         d["metrics"] = [m.value for m in self.metrics]
         d["camera_distribution"] = self.camera_distribution.value
+        d["geometry"] = self.geometry.as_dict()
         return d
 
 
@@ -138,8 +151,11 @@ class EvalReport:
     Attributes:
         fid: FID. kid: KID (raw; papers often print x 10^3).
         geometry: COV-CD (%), MMD-CD (x 10^3), 1-NNA-CD (%), counts.
+        lfd: ``{"cov_lfd": %, "mmd_lfd": raw, "num_ref", "num_gen"}`` when requested, else None.
         num_images, num_real: images behind FID/KID.
-        empty_skipped: generated shapes skipped as empty.
+        empty_skipped: generated shapes skipped as empty (``skip_empty``; 0 by default).
+        empty_fallback: scored generated shapes that are the empty-shape fix's fallback mesh
+            (raw SDF without a sign change).
         protocol: every setting (config, extractor, data paths, resolution).
         deviations: departures from the paper's protocol, in words.
         seconds: wall time per stage.
@@ -148,9 +164,11 @@ class EvalReport:
     fid: float | None
     kid: float | None
     geometry: GeometryScores | None
+    lfd: dict | None
     num_images: int
     num_real: int
     empty_skipped: int
+    empty_fallback: int
     protocol: dict
     deviations: tuple[str, ...]
     seconds: dict
@@ -234,19 +252,51 @@ def generate_images(
         done += b
 
 
+@dataclass(frozen=True)
+class GeneratedClouds:
+    """What :func:`generate_point_clouds` returns.
+
+    Attributes:
+        clouds: float32 ``[num, P, 3]`` protocol point clouds.
+        skipped: shapes drawn but skipped (``skip_empty`` or meshes without faces).
+        fallback: scored shapes that are the empty-shape fix's fallback mesh.
+    """
+
+    clouds: torch.Tensor
+    skipped: int
+    fallback: int
+
+
+def _alone(G: Generator, planes: Triplanes, ws: Latents, i: int) -> dmtet.SurfaceMesh:
+    """Sample ``i``'s mesh generated on its own (batch 1), so the empty-shape fix's batch-global
+    min/max are its own, as GET3D's one-shape-per-call ``save_geo_for_inference``."""
+    one = Latents(geo=ws.geo[i : i + 1], tex=ws.tex[i : i + 1])
+    sub = Triplanes(planes.geometry[i : i + 1], planes.texture[i : i + 1])
+    return G.meshes(G.grid_geometry(sub, one))[0]
+
+
 @torch.no_grad()
 def generate_point_clouds(
-    G: Generator, num: int, config: EvalConfig = EvalConfig(), progress: bool = False
-) -> tuple[torch.Tensor, int]:
-    """Protocol point clouds ``[num, P, 3]`` of ``num`` generated shapes, and the number skipped.
+    G: Generator,
+    num: int,
+    config: EvalConfig = EvalConfig(),
+    progress: bool = False,
+    *,
+    backend: BackendLike = "auto",
+) -> GeneratedClouds:
+    """Protocol point clouds of ``num`` generated shapes (:class:`GeneratedClouds`).
 
     Shapes come from the geometry path with psi and style mixing as :func:`generate_images` (own
-    seed stream). Raises ValueError when more than ``3 num + 16`` draws give fewer than ``num``
-    non-empty shapes.
+    seed stream). A shape whose raw SDF has no sign change is scored with the fallback mesh of
+    the empty-shape fix (computed for it alone, as GET3D) and counted in ``fallback``; with
+    ``config.skip_empty`` it is skipped instead (counted in ``skipped``). ``backend``: the
+    rasterizer context of the visible-surface sampler (cars). Raises ValueError when more than
+    ``3 num + 16`` draws give fewer than ``num`` usable shapes.
     """
     gen = torch.Generator().manual_seed(config.seed + 1)
+    ctx = as_context(backend, _device_of(G)) if config.geometry.surface is SurfaceSampling.VISIBLE else None
     clouds: list[torch.Tensor] = []
-    skipped = attempts = 0
+    skipped = attempts = fallback = 0
     bar = None
     if progress:
         from tqdm import tqdm
@@ -255,8 +305,8 @@ def generate_point_clouds(
     while len(clouds) < num:
         if attempts > 3 * num + 16:
             raise ValueError(
-                f"generator: only {len(clouds)} non-empty shapes in {attempts} draws (needed {num}); "
-                "it produces empty shapes (pass skip_empty=False to score GET3D's fallback shapes)"
+                f"generator: only {len(clouds)} usable shapes in {attempts} draws (needed {num}); "
+                "it produces empty shapes (skip_empty=False scores GET3D's fallback shapes)"
             )
         b = min(config.batch_size, num - len(clouds))
         ws = _latents(G, b, config, gen)
@@ -265,20 +315,59 @@ def generate_point_clouds(
         meshes = G.meshes(geometry)
         attempts += b
         for i, mesh in enumerate(meshes):
-            empty = mesh.faces.shape[0] == 0 or (config.skip_empty and bool(geometry.empty[i]))
+            is_fallback = bool(geometry.empty[i])
+            if is_fallback and not config.skip_empty and b > 1:
+                mesh = _alone(G, planes, ws, i)
+            empty = mesh.faces.shape[0] == 0 or (config.skip_empty and is_fallback)
             if empty or len(clouds) >= num:
                 skipped += int(empty)
                 continue
+            fallback += int(is_fallback)
             clouds.append(
                 surface_point_cloud(
-                    mesh.vertices, mesh.faces, config.geometry, role=Role.GENERATED, index=len(clouds)
+                    mesh.vertices,
+                    mesh.faces,
+                    config.geometry,
+                    role=Role.GENERATED,
+                    index=len(clouds),
+                    backend=ctx,
                 )
             )
             if bar is not None:
                 bar.update(1)
     if bar is not None:
         bar.close()
-    return torch.stack(clouds), skipped
+    return GeneratedClouds(torch.stack(clouds), skipped, fallback)
+
+
+@torch.no_grad()
+def generate_lfd_descriptors(
+    G: Generator, num: int, config: EvalConfig = EvalConfig(), *, backend: BackendLike = "auto"
+) -> torch.Tensor:
+    """Light-field descriptors ``[num, 10, 10, 45]`` of the same generated shapes as
+    :func:`generate_point_clouds` (same seed stream and empty-shape handling)."""
+    from .lfd import lfd_descriptor
+
+    gen = torch.Generator().manual_seed(config.seed + 1)
+    ctx = as_context(backend, _device_of(G))
+    out: list[torch.Tensor] = []
+    attempts = 0
+    while len(out) < num:
+        if attempts > 3 * num + 16:
+            raise ValueError(f"generator: only {len(out)} usable shapes in {attempts} draws (needed {num})")
+        b = min(config.batch_size, num - len(out))
+        ws = _latents(G, b, config, gen)
+        planes = G.triplanes(ws)
+        geometry = G.grid_geometry(planes, ws)
+        attempts += b
+        for i, mesh in enumerate(G.meshes(geometry)):
+            is_fallback = bool(geometry.empty[i])
+            if is_fallback and not config.skip_empty and b > 1:
+                mesh = _alone(G, planes, ws, i)
+            if mesh.faces.shape[0] == 0 or (config.skip_empty and is_fallback) or len(out) >= num:
+                continue
+            out.append(lfd_descriptor(mesh.vertices, mesh.faces, config.lfd, backend=ctx))
+    return torch.stack(out)
 
 
 def real_images(
@@ -314,12 +403,14 @@ def reference_point_clouds(
     protocol: GeometryProtocol | None = None,
     *,
     shape_ids: Sequence[str] | None = None,
+    backend: BackendLike | None = None,
 ) -> tuple[torch.Tensor, list[str]]:
     """Protocol point clouds ``[n_ref, P, 3]`` of the ground-truth meshes under ``mesh_dir``.
 
     Args:
         mesh_dir: folder of mesh files (:func:`get3d.data.meshes.find_meshes` naming).
         shape_ids: restrict to these ids (e.g. a test split); every id must have a mesh.
+        backend: rasterizer context of the visible-surface sampler (cars).
 
     Returns:
         ``(clouds, ids)`` in sorted id order (reference ``k`` uses index ``k`` of its random stream).
@@ -346,6 +437,7 @@ def reference_point_clouds(
                 protocol,
                 role=Role.REFERENCE,
                 index=k,
+                backend=backend,
             )
         )
     return torch.stack(clouds), ids

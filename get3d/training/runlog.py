@@ -2,7 +2,8 @@
 
 The run folder receives ``config.yaml`` (the resolved configuration), ``metrics.jsonl`` (one JSON
 line per logged step), ``validation.jsonl`` (the validation metric), ``snapshot-SSSSSSSS.png``
-grids of G_ema's RGB above its silhouettes for fixed latents (GET3D's snapshot view),
+grids of G_ema's RGB above its silhouettes for fixed latents (GET3D's snapshot view: psi 0.7
+around a freshly computed ``w_avg``),
 ``curves.png`` and TensorBoard events (when ``torch.utils.tensorboard`` imports); the console shows
 a progress bar and warnings. Only the main process writes: on every other process a
 :class:`RunLog` is built with ``enabled=False`` and each of its methods does nothing, so the
@@ -21,6 +22,7 @@ import yaml
 from tqdm import tqdm
 
 from get3d.networks import Generator
+from get3d.sampling import prepare_generator
 from render.backend import BackendLike
 from render.camera import SNAPSHOT_VIEW, visualization_cameras
 
@@ -29,9 +31,11 @@ from .data import ValidationRefs
 from .plots import plot_curves, snapshot_grid
 from .validation import reference_clouds, validation_metric
 
-__all__ = ["RunLog"]
+__all__ = ["SNAPSHOT_PSI", "SNAPSHOT_W_AVG_SAMPLES", "RunLog"]
 
 _GRID_SEED_OFFSET = 123_456  # the snapshot latents' own generator: seed + this
+SNAPSHOT_PSI = 0.7  # GET3D's visualisations: truncation 0.7 ...
+SNAPSHOT_W_AVG_SAMPLES = 100_000  # ... towards w_avg recomputed from this many z's (update_w_avg)
 
 
 class RunLog:
@@ -95,7 +99,13 @@ class RunLog:
 
     def snapshot(self, step: int, G_ema: Generator, backend: BackendLike = "auto") -> None:
         """Write ``snapshot-<step>.png`` of ``G_ema``'s fixed-latent samples (rendered with the
-        run's rasterizer context ``backend``) and redraw the curves."""
+        run's rasterizer context ``backend``) and redraw the curves.
+
+        As GET3D's visualisations: both mappings' ``w_avg`` are first recomputed from
+        :data:`SNAPSHOT_W_AVG_SAMPLES` z's (:func:`get3d.sampling.prepare_generator`, seeded by
+        the run's seed), and the latents are mapped with truncation :data:`SNAPSHOT_PSI`. The
+        tracked ``w_avg`` is restored afterwards, so snapshots never change the training state
+        or its checkpoints."""
         if not self.enabled:
             return
         device = G_ema.mapping.fc0.weight.device
@@ -107,9 +117,18 @@ class RunLog:
                 torch.randn(n, G_ema.config.z_dim, generator=gen),
             )
         cams = visualization_cameras(device=device)[[SNAPSHOT_VIEW] * self.config.snapshot_grid]
-        with torch.no_grad():
-            ws = G_ema.map_latents(self._grid[0].to(device), self._grid[1].to(device))
-            out = G_ema.render(ws, cams, backend=backend)
+        tracked = [m.w_avg.clone() for m in (G_ema.mapping, G_ema.mapping_geo)]
+        try:
+            with torch.no_grad():
+                prepare_generator(G_ema, w_avg_samples=SNAPSHOT_W_AVG_SAMPLES, seed=self.config.seed)
+                ws = G_ema.map_latents(
+                    self._grid[0].to(device), self._grid[1].to(device), truncation_psi=SNAPSHOT_PSI
+                )
+                out = G_ema.render(ws, cams, backend=backend)
+        finally:
+            with torch.no_grad():
+                for m, w_avg in zip((G_ema.mapping, G_ema.mapping_geo), tracked, strict=True):
+                    m.w_avg.copy_(w_avg)
         snapshot_grid(out.rgb, out.mask).save(self.run_dir / f"snapshot-{step:08d}.png")
         self._write_curves()
 

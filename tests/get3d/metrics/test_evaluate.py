@@ -62,11 +62,40 @@ def test_generation_is_seeded(generator):
     b = torch.cat(list(generate_images(generator, 3, config)))
     assert a.shape == (3, 3, 16, 16) and a.dtype == torch.uint8 and torch.equal(a, b)
     geo = EvalConfig(batch_size=2, geometry=GeometryProtocol(num_points=64), seed=5)
-    clouds, skipped = generate_point_clouds(generator, 3, geo)
-    again, _ = generate_point_clouds(generator, 3, geo)
+    first = generate_point_clouds(generator, 3, geo)
+    clouds, skipped, again = first.clouds, first.skipped, generate_point_clouds(generator, 3, geo).clouds
     assert clouds.shape == (3, 64, 3) and skipped >= 0 and torch.equal(clouds, again)
     extent = (clouds.amax(1) - clouds.amin(1)).amax(-1)
     assert (extent <= 1.0 + 1e-5).all() and (extent > 0.9).all()
+
+
+def test_empty_shapes_are_scored_with_getds_fallback_mesh(generator):
+    """GET3D keeps the empty-shape fix's fallback mesh (one shape per call): no shape is skipped."""
+    import copy
+
+    empty = copy.deepcopy(generator)
+    with torch.no_grad():  # a huge positive SDF bias: every raw SDF is > 0, no surface anywhere
+        empty.synthesis.generator.mlp_synthesis_sdf.layers[-1].bias.fill_(1e4)
+    geo = GeometryProtocol(num_points=32)
+    out = generate_point_clouds(empty, 3, EvalConfig(batch_size=2, geometry=geo, seed=3))
+    assert out.clouds.shape == (3, 32, 3) and torch.isfinite(out.clouds).all()
+    assert out.skipped == 0 and out.fallback == 3
+    # each fallback is the shape's own (generated alone: the fix's min/max are its own)
+    from get3d.metrics.geometry import Role, surface_point_cloud
+    from get3d.metrics.protocol import _latents
+    from get3d.networks import Latents
+
+    config = EvalConfig(batch_size=2, geometry=geo, seed=3)
+    ws = _latents(empty, 2, config, torch.Generator().manual_seed(config.seed + 1))
+    for i in range(2):
+        one = Latents(geo=ws.geo[i : i + 1], tex=ws.tex[i : i + 1])
+        mesh = empty.meshes(empty.grid_geometry(empty.triplanes(one), one))[0]
+        alone = surface_point_cloud(mesh.vertices, mesh.faces, geo, role=Role.GENERATED, index=i)
+        assert torch.allclose(alone, out.clouds[i], atol=1e-5)
+    normal = generate_point_clouds(generator, 3, EvalConfig(batch_size=2, geometry=geo, seed=3))
+    assert normal.fallback == 0 and normal.skipped == 0
+    with pytest.raises(ValueError, match="empty shapes"):  # the old behaviour, now a deviation
+        generate_point_clouds(empty, 2, EvalConfig(batch_size=2, geometry=geo, skip_empty=True))
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +168,7 @@ def test_run_eval_end_to_end(tiny_data, generator, tmp_path):
     assert report.protocol["real_stats_cached"] is False
     assert any("resolution 16" in d for d in report.deviations)
     assert any("geometry protocol" in d for d in report.deviations)
+    assert report.empty_skipped == 0 and report.empty_fallback >= 0
     saved = json.loads((tmp_path / "out/eval.json").read_text())
     assert saved["fid"] == pytest.approx(report.fid) and saved["geometry"]["cov_cd"] == scores.cov_cd
     # same seed: same numbers; the real statistics now come from the cache
@@ -212,3 +242,25 @@ def test_procedural_eval_inputs_point_at_the_builtin_set(tmp_path):
         inputs["data_dir"], inputs["camera_root"], 8, split_file=inputs["split_file"]
     )
     assert count == len(ids) and torch.cat(list(batches)).shape == (count, 3, 8, 8)
+
+
+def test_run_eval_cov_mmd_lfd_option(tiny_data, generator):
+    from get3d.metrics.lfd import LFDProtocol
+
+    config = EvalConfig(
+        metrics=(Metric.COV_MMD_LFD,),
+        geometry=GeometryProtocol(gen_per_ref=1),
+        lfd=LFDProtocol(camera_sets=2, resolution=32),
+    )
+    report = run_eval(
+        generator,
+        split_file=tiny_data / "test.txt",
+        mesh_dir=tiny_data / "meshes",
+        config=config,
+        cache_dir=None,
+    )
+    assert report.geometry is None and report.lfd is not None
+    assert report.lfd["num_ref"] == 2 and report.lfd["num_gen"] == 2
+    assert 0 < report.lfd["cov_lfd"] <= 100 and report.lfd["mmd_lfd"] > 0
+    assert any("LFD on our rasterizer" in d for d in report.deviations)
+    assert any("LFD protocol" in d for d in report.deviations)

@@ -11,6 +11,7 @@ import torch
 from get3d.metrics.geometry import (
     GeometryProtocol,
     Role,
+    SurfaceSampling,
     _triangle_bounds,
     coverage,
     distance_matrix,
@@ -148,6 +149,15 @@ def test_protocol_validation():
     with pytest.raises(ValueError, match="seed"):
         GeometryProtocol(seed=-1)
     assert GeometryProtocol().as_dict() == {
-        "extent": 1.0, "num_points": 2048, "seed": 41, "recenter": False, "gen_per_ref": 5
+        "extent": 1.0, "num_points": 2048, "seed": 41, "recenter": False, "gen_per_ref": 5,
+        "surface": "uniform", "visible_views": 100, "visible_resolution": 640, "visible_points": 5000,
     }  # fmt: skip
+    car = GeometryProtocol.for_category("car")  # GET3D's sample_surface.py: visible surface at 0.9
+    assert car.surface is SurfaceSampling.VISIBLE and car.extent == 0.9
+    assert GeometryProtocol.for_category("02958343") == car
+    assert GeometryProtocol.for_category("chair") == GeometryProtocol.for_category(None) == GeometryProtocol()
+    with pytest.raises(ValueError, match="visible_points"):
+        GeometryProtocol(surface="visible", visible_points=1000)  # fewer than num_points 2048
+    with pytest.raises(ValueError):
+        GeometryProtocol(surface="everywhere")
     assert isinstance(minimum_matching_distance(np.ones((2, 2))), float)

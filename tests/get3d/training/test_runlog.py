@@ -70,3 +70,41 @@ def test_other_processes_write_nothing(G: Generator, tmp_path: Path, capsys):
     assert not (tmp_path / "run").exists()
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_snapshot_uses_psi_07_around_a_refreshed_w_avg(G: Generator, tmp_path: Path, monkeypatch):
+    """GET3D's visualisations: update_w_avg(), then truncation 0.7; the tracked w_avg is kept."""
+    import copy
+
+    from get3d.sampling import prepare_generator
+    from get3d.training.runlog import _GRID_SEED_OFFSET, SNAPSHOT_PSI, SNAPSHOT_W_AVG_SAMPLES
+
+    assert SNAPSHOT_PSI == 0.7 and SNAPSHOT_W_AVG_SAMPLES == 100_000
+    config = load_config(REPO / "configs" / "default.yaml", ["snapshot_grid=2", "progress=false"])
+    G_ema = copy.deepcopy(G)
+    with torch.no_grad():  # a tracked w_avg far from the mean of w: truncation towards it is visible
+        for m in (G_ema.mapping, G_ema.mapping_geo):
+            m.w_avg.fill_(3.0)
+    tracked = [m.w_avg.clone() for m in (G_ema.mapping, G_ema.mapping_geo)]
+    seen = []
+    real_render = Generator.render
+
+    def spy(self, ws, *args, **kwargs):
+        seen.append(ws)
+        return real_render(self, ws, *args, **kwargs)
+
+    monkeypatch.setattr(Generator, "render", spy)
+    log = RunLog(tmp_path / "run", config, enabled=True)
+    log.snapshot(0, G_ema)
+    assert (tmp_path / "run" / "snapshot-00000000.png").is_file()
+    # expected: the same fixed latents, mapped with psi 0.7 around w_avg refreshed with the run's seed
+    ref = prepare_generator(copy.deepcopy(G_ema), w_avg_samples=SNAPSHOT_W_AVG_SAMPLES, seed=config.seed)
+    gen = torch.Generator().manual_seed(config.seed + _GRID_SEED_OFFSET)
+    z_geo, z_tex = torch.randn(2, 16, generator=gen), torch.randn(2, 16, generator=gen)
+    want = ref.map_latents(z_geo, z_tex, truncation_psi=0.7)
+    assert torch.allclose(seen[0].geo, want.geo) and torch.allclose(seen[0].tex, want.tex)
+    plain = G_ema.map_latents(z_geo, z_tex, truncation_psi=0.7)  # around the stale w_avg: different
+    assert not torch.allclose(seen[0].geo, plain.geo, atol=1e-3)
+    assert not torch.allclose(seen[0].geo, ref.map_latents(z_geo, z_tex).geo, atol=1e-3)  # not psi 1
+    for m, w_avg in zip((G_ema.mapping, G_ema.mapping_geo), tracked, strict=True):
+        assert torch.equal(m.w_avg, w_avg)  # the training state is unchanged
