@@ -10,6 +10,7 @@
     get3d interpolate CKPT --out DIR [--geo-seeds 0 1 --tex-seeds 2 3 --steps 10 --mode both]
     get3d export CKPT --out shape.glb [--geo-seed 0 --tex-seed 1 --texture-size 1024]
     get3d eval --checkpoint CKPT ...               # = python -m get3d.metrics eval
+    get3d serve CKPT [--port 7860 --host 127.0.0.1]  # a local page: seeds, psi, mix, 3D view, GLB/OBJ
 
 ``CKPT`` is an official GET3D checkpoint or one written by ``get3d.training``. Argument errors
 exit with status 2 and name the flag; long work shows a progress bar (``--no-progress`` hides it).
@@ -140,9 +141,23 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--index", type=int, default=0, help="which sample of the seeds' sequence (default 0)")
     e.add_argument("--cleanup", action="store_true", help="drop small floating parts before unwrapping")
     _add_export_args(e)
+    _add_serve_parser(sub)
     for command_parser in sub.choices.values():  # each command's errors name its own usage
         command_parser.set_defaults(command_parser=command_parser)
     return parser
+
+
+def _add_serve_parser(sub: argparse._SubParsersAction) -> None:
+    v = sub.add_parser(
+        "serve", help="a local web page: seeds, psi, geometry x texture mix, 3D view, downloads"
+    )
+    _add_model_args(v)
+    v.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine)"
+    )
+    v.add_argument("--port", type=int, default=7860, help="TCP port (default 7860; 0: any free port)")
+    _add_export_args(v)
+    v.set_defaults(texture_size=512)
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -419,6 +434,57 @@ def _export(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from get3d.sampling import prepare_generator
+
+    _check_common(parser, args)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port: expected a TCP port in [0, 65535], got {args.port}")
+    if not 0.0 <= args.psi <= 1.0:
+        parser.error(f"--psi: expected a number in [0, 1] (the page's range), got {args.psi}")
+    try:
+        from get3d.serve.app import bind_socket, create_app, run_server
+
+        for name in ("starlette", "uvicorn"):
+            importlib.import_module(name)
+    except ImportError as err:
+        print(
+            f"error: get3d serve needs starlette and uvicorn: pip install 'isogen3d[serve]' ({err})",
+            file=sys.stderr,
+        )
+        return 1
+    from get3d.serve import ShapeJobs, ShapeMaker, ShapeRequest
+
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as err:
+        parser.error(f"--host/--port: cannot listen on {args.host}:{args.port} ({err})")
+    G = _load(parser, args)
+    if args.psi == 1.0:  # _load recomputes w_avg only for psi != 1; the page may change psi
+        prepare_generator(G, w_avg_samples=args.w_avg_samples)
+    ctx = _context(parser, args, G)
+    maker = ShapeMaker(
+        G, ctx, texture_size=args.texture_size, max_faces=args.max_faces or None, material=_material(args)
+    )
+    jobs = ShapeJobs(maker)
+    info = {
+        "checkpoint": Path(args.checkpoint).name,
+        "device": str(G.mapping.fc0.weight.device),
+        "rasterizer": type(ctx).__name__,
+        "texture": f"{args.texture_size} px",
+    }
+    app = create_app(jobs, defaults=ShapeRequest(psi=args.psi), info=info)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"get3d serve: http://{shown}:{port}/  (Ctrl-C to stop)", flush=True)
+    try:
+        run_server(app, sock)
+    finally:
+        jobs.close()
+        sock.close()
+    return 0
+
+
 def _module_status(name: str) -> str:
     try:
         spec = importlib.util.find_spec(name)
@@ -503,7 +569,13 @@ def _delegate(command: str, argv: list[str]) -> int:
     return _run_train(argv)
 
 
-_COMMANDS = {"sample": _sample, "interpolate": _interpolate, "export": _export, "doctor": _doctor}
+_COMMANDS = {
+    "sample": _sample,
+    "interpolate": _interpolate,
+    "export": _export,
+    "doctor": _doctor,
+    "serve": _serve,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
