@@ -193,7 +193,9 @@ def test_cli_rejects_a_non_checkpoint_file(tmp_path, capsys):
 # ------------------------------------------------------------------------------------ browser
 
 
-def _browser_paths() -> tuple[str, str]:
+@pytest.fixture
+def browser_paths() -> tuple[str, str]:
+    """(Chromium, chromedriver), or a skip that says how to install them."""
     browser = next((p for n in ("chromium", "chromium-browser") if (p := shutil.which(n))), None)
     driver = shutil.which("chromedriver")
     if browser is None or driver is None:
@@ -234,8 +236,8 @@ def _wait(driver, predicate, timeout, what):
 
 
 @pytest.mark.slow
-def test_page_in_headless_chromium(server, tmp_path):
-    browser, driver_path = _browser_paths()
+def test_page_in_headless_chromium(browser_paths, server, tmp_path):
+    browser, driver_path = browser_paths
     webdriver = pytest.importorskip(
         "selenium.webdriver", reason="the browser test drives Chromium with selenium"
     )
