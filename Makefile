@@ -12,9 +12,11 @@ demo: setup
 	bash scripts/demo.sh $(ARGS)
 
 # Lint, then the whole test suite (CUDA tests skip without a GPU; the Blender round trip runs in
-# .venv-bpy, see scripts/setup_bpy.sh). CI runs exactly this.
+# .venv-bpy, see scripts/setup_bpy.sh; get3d serve's page is driven in headless Chromium, see
+# scripts/setup_browser.sh). CI runs exactly this.
 test: setup
 	bash scripts/setup_bpy.sh
+	bash scripts/setup_browser.sh
 	$(PY) -m ruff check .
 	ISOGEN3D_BPY_PYTHON=$$( [ -x .venv-bpy/bin/python ] && echo "$(CURDIR)/.venv-bpy/bin/python" ) $(PY) -m pytest -q
 

@@ -25,7 +25,9 @@ setup(
     ],
     # the YAML presets of configs/ ship as get3d/training/presets (get3d.training.config.preset_dir)
     package_dir={"get3d.training.presets": "configs"},
-    package_data={"get3d.training.presets": ["*.yaml", "base/*.yaml"]},
+    # get3d serve's page (HTML, its script, the WebGL viewer, the style sheet) ships with the code:
+    # nothing is fetched from a CDN at run time
+    package_data={"get3d.training.presets": ["*.yaml", "base/*.yaml"], "get3d.serve": ["static/*"]},
     install_requires=[
         "torch>=2.7",
         "numpy>=1.24",
@@ -40,7 +42,19 @@ setup(
         # nvdiffrast JIT-builds its CUDA plugin on first use (render.nvdiffrast_loader): ninja drives
         # the build; nvcc of torch's CUDA major version must come from a CUDA toolkit (not pip).
         "cuda": ["diffrp-nvdiffrast>=0.3", "ninja>=1.10"],
-        # ninja: tests/render/test_nvdiffrast_loader.py builds a tiny C++ extension on CPU
-        "dev": ["pytest>=8.0", "ruff>=0.6", "scipy>=1.10", "ninja>=1.10"],
+        # get3d serve: the page's HTTP app (Starlette) and its server (uvicorn)
+        "serve": ["starlette>=0.40", "uvicorn>=0.30"],
+        # ninja: tests/render/test_nvdiffrast_loader.py builds a tiny C++ extension on CPU;
+        # serve's packages and selenium: tests/get3d/test_serve.py drives the page in headless
+        # Chromium (the browser and its driver are Debian packages: scripts/setup_browser.sh)
+        "dev": [
+            "pytest>=8.0",
+            "ruff>=0.6",
+            "scipy>=1.10",
+            "ninja>=1.10",
+            "starlette>=0.40",
+            "uvicorn>=0.30",
+            "selenium>=4.20",
+        ],
     },
 )

@@ -11,6 +11,7 @@
     get3d export CKPT --out shape.glb [--geo-seed 0 --tex-seed 1 --texture-size 1024]
     get3d invert CKPT (--images DIR | --mesh FILE) --out DIR [--space w+ --steps 100]
     get3d eval --checkpoint CKPT ...               # = python -m get3d.metrics eval
+    get3d serve CKPT [--port 7860 --host 127.0.0.1]  # a local page: seeds, psi, mix, 3D view, GLB/OBJ
 
 ``CKPT`` is an official GET3D checkpoint or one written by ``get3d.training``. Argument errors
 exit with status 2 and name the flag; long work shows a progress bar (``--no-progress`` hides it).
@@ -142,9 +143,23 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--cleanup", action="store_true", help="drop small floating parts before unwrapping")
     _add_export_args(e)
     _add_invert_parser(sub)
+    _add_serve_parser(sub)
     for command_parser in sub.choices.values():  # each command's errors name its own usage
         command_parser.set_defaults(command_parser=command_parser)
     return parser
+
+
+def _add_serve_parser(sub: argparse._SubParsersAction) -> None:
+    v = sub.add_parser(
+        "serve", help="a local web page: seeds, psi, geometry x texture mix, 3D view, downloads"
+    )
+    _add_model_args(v)
+    v.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine)"
+    )
+    v.add_argument("--port", type=int, default=7860, help="TCP port (default 7860; 0: any free port)")
+    _add_export_args(v)
+    v.set_defaults(texture_size=512)
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -557,6 +572,56 @@ def _invert(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         f"wrote {', '.join(str(p) for p in written)} ({result.space.value}, {result.steps} steps, "
         f"final loss {result.final_loss:.4g}, {result.seconds:.1f} s)"
     )
+
+
+def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from get3d.sampling import prepare_generator
+
+    _check_common(parser, args)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port: expected a TCP port in [0, 65535], got {args.port}")
+    if not 0.0 <= args.psi <= 1.0:
+        parser.error(f"--psi: expected a number in [0, 1] (the page's range), got {args.psi}")
+    try:
+        from get3d.serve.app import bind_socket, create_app, run_server
+
+        for name in ("starlette", "uvicorn"):
+            importlib.import_module(name)
+    except ImportError as err:
+        print(
+            f"error: get3d serve needs starlette and uvicorn: pip install 'isogen3d[serve]' ({err})",
+            file=sys.stderr,
+        )
+        return 1
+    from get3d.serve import ShapeJobs, ShapeMaker, ShapeRequest
+
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as err:
+        parser.error(f"--host/--port: cannot listen on {args.host}:{args.port} ({err})")
+    G = _load(parser, args)
+    if args.psi == 1.0:  # _load recomputes w_avg only for psi != 1; the page may change psi
+        prepare_generator(G, w_avg_samples=args.w_avg_samples)
+    ctx = _context(parser, args, G)
+    maker = ShapeMaker(
+        G, ctx, texture_size=args.texture_size, max_faces=args.max_faces or None, material=_material(args)
+    )
+    jobs = ShapeJobs(maker)
+    info = {
+        "checkpoint": Path(args.checkpoint).name,
+        "device": str(G.mapping.fc0.weight.device),
+        "rasterizer": type(ctx).__name__,
+        "texture": f"{args.texture_size} px",
+    }
+    app = create_app(jobs, defaults=ShapeRequest(psi=args.psi), info=info)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"get3d serve: http://{shown}:{port}/  (Ctrl-C to stop)", flush=True)
+    try:
+        run_server(app, sock)
+    finally:
+        jobs.close()
+        sock.close()
     return 0
 
 
@@ -644,8 +709,14 @@ def _delegate(command: str, argv: list[str]) -> int:
     return _run_train(argv)
 
 
-_COMMANDS = {"sample": _sample, "interpolate": _interpolate, "export": _export, "doctor": _doctor}
-_COMMANDS["invert"] = _invert
+_COMMANDS = {
+    "sample": _sample,
+    "interpolate": _interpolate,
+    "export": _export,
+    "doctor": _doctor,
+    "invert": _invert,
+    "serve": _serve,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

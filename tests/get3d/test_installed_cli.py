@@ -91,3 +91,11 @@ def test_console_script_train_dry_run(installed: Path, tmp_path: Path, preset: s
     expected = config_to_dict(load_config(REPO / "configs" / f"{preset}.yaml", ["seed=5"]))
     assert yaml.safe_load(run.stdout) == expected
     assert not any(tmp_path.iterdir())  # a dry run writes nothing
+
+
+def test_installed_serve_page_files(installed: Path, tmp_path: Path):
+    python = installed / ("python.exe" if os.name == "nt" else "python")
+    code = "from get3d.serve.app import static_dir; print(*sorted(p.name for p in static_dir().iterdir()))"
+    run = _run([python, "-c", code], tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["app.js", "index.html", "style.css", "viewer.js"]
