@@ -5,9 +5,11 @@ Both layouts are plain dicts of tensors and numbers (no pickled classes), read w
 
 * **official** (``network-snapshot-*.pt``, the released ``shapenet_*.pt``):
   ``{'G': state_dict, 'G_ema': state_dict, 'D': state_dict}``. No sizes are stored: the default is
-  the official configuration with the triplane (discriminator: image) resolution read from the
-  keys; pass the category's configuration for its box scale (chair:
-  ``GeneratorConfig.official('chair')``, ``dmtet_scale`` 0.8).
+  the official configuration of the model the keys hold (the unified generator's
+  ``synthesis.generator.*``, or the separate model's ``synthesis.geometry_synthesis_*``:
+  ``GeneratorConfig.official(one_3d_generator=False)``) with the triplane / volume
+  (discriminator: image) resolutions read from the keys; pass the category's configuration for
+  its box scale (chair: ``GeneratorConfig.official('chair')``, ``dmtet_scale`` 0.8).
 * **ours** (``get3d.training``): the same three keys, the optimisers, counters, and ``config``, the
   resolved training configuration as a plain dict; its ``generator`` / ``discriminator`` sections
   give the sizes (old field names such as ``tet_res`` are accepted).
@@ -57,12 +59,43 @@ class OfficialNetworks:
 
 
 _TRIPLANE_BLOCK = re.compile(r"^synthesis\.generator\.tri_plane_synthesis\.b(\d+)\.")
+_TEXTURE_TRIPLANE_BLOCK = re.compile(r"^synthesis\.geometry_synthesis_tex\.tri_plane_synthesis\.b(\d+)\.")
+_VOLUME_BLOCK = re.compile(r"^synthesis\.geometry_synthesis_sdf\.b(\d+)\.")
+_UNIFIED_PREFIX = "synthesis.generator."
+_SEPARATE_PREFIX = "synthesis.geometry_synthesis_"
 _DISC_BLOCK = re.compile(r"^b(\d+)\.conv0\.")
 
 
 def _max_resolution(state: Mapping[str, torch.Tensor], pattern: re.Pattern[str]) -> int | None:
     found = [int(m.group(1)) for k in state if (m := pattern.match(k))]
     return max(found) if found else None
+
+
+def _one_3d_generator(state: Mapping[str, torch.Tensor]) -> bool | None:
+    """Which model a generator state_dict holds: True = unified (``synthesis.generator.*``),
+    False = separate (``synthesis.geometry_synthesis_*``), None = neither (left to strict loading)."""
+    unified = any(k.startswith(_UNIFIED_PREFIX) for k in state)
+    separate = any(k.startswith(_SEPARATE_PREFIX) for k in state)
+    return None if unified == separate else unified
+
+
+def _check_model_kind(
+    config: GeneratorConfig, state: Mapping[str, torch.Tensor], role: str, path: str
+) -> None:
+    """A clear error when the configuration and the state_dict are different generator models."""
+    kind = _one_3d_generator(state)
+    if kind is None or kind == config.one_3d_generator:
+        return
+    held = (
+        f"the unified generator ({_UNIFIED_PREFIX}* keys, GET3D's --one_3d_generator 1)"
+        if kind
+        else f"the separate-generator model ({_SEPARATE_PREFIX}* keys, GET3D's --one_3d_generator 0)"
+    )
+    raise ValueError(
+        f"config: one_3d_generator={config.one_3d_generator}, but the '{role}' state_dict of "
+        f"{path!r} holds {held}; pass a configuration with one_3d_generator={kind} (e.g. "
+        f"GeneratorConfig.official(category, one_3d_generator={kind}))"
+    )
 
 
 def _read(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> tuple[str, Mapping[str, Any]]:
@@ -121,6 +154,13 @@ def _generator_config(
     stored = _stored_config(data, "generator", GeneratorConfig, path)
     if stored is not None:
         return stored
+    if _one_3d_generator(state) is False:
+        cfg = GeneratorConfig.official(one_3d_generator=False)
+        if (res := _max_resolution(state, _TEXTURE_TRIPLANE_BLOCK)) is not None:
+            cfg = replace(cfg, triplane_resolution=res)
+        if (res := _max_resolution(state, _VOLUME_BLOCK)) is not None:
+            cfg = replace(cfg, volume_resolution=res)
+        return cfg
     res = _max_resolution(state, _TRIPLANE_BLOCK)
     return GeneratorConfig() if res is None else replace(GeneratorConfig(), triplane_resolution=res)
 
@@ -142,6 +182,7 @@ def _generator(
     config: GeneratorConfig,
     grid: dmtet.TetGrid | None,
 ) -> Generator:
+    _check_model_kind(config, state, role, path)
     gen = Generator(config, grid=grid)
     _load_strict(gen, state, role, path)
     return gen
@@ -182,9 +223,10 @@ def load_generator(
     Args:
         path: the ``.pt`` file (read with ``torch.load(weights_only=True)``).
         config: generator sizes, overriding any stored ones. Default: the configuration stored in
-            our checkpoints, else (official files) the official one with the triplane resolution
-            read from the file (pass ``GeneratorConfig.official('chair')`` for the chair model's
-            box scale 0.8).
+            our checkpoints, else (official files) the official one of the model the keys hold
+            (unified or separate) with the triplane / volume resolutions read from the file (pass
+            ``GeneratorConfig.official('chair', one_3d_generator=...)`` for the chair model's box
+            scale 0.8).
         grid: the tet grid of mesh extraction: a :class:`dmtet.TetGrid` in the box of the
             configuration, or a grid file (GET3D's ``data/tets/90_compress.npz``, nvdiffrec,
             kaolin) scaled to ``dmtet_scale``. Default: ``TetGrid.bcc(config.grid_resolution)``.
@@ -202,8 +244,9 @@ def load_generator(
         FileNotFoundError: no file at ``path``.
         TypeError: ``path``, ``config`` or ``grid`` of the wrong type.
         ValueError: ``path`` is not a readable weights-only checkpoint, holds no ``which``
-            generator, its stored config is invalid, or its weights do not match the configuration;
-            a bad ``which``, ``grid`` or ``grid_resolution``.
+            generator, its stored config is invalid, its weights are the other generator model than
+            ``config.one_3d_generator`` says, or they do not match the configuration; a bad
+            ``which``, ``grid`` or ``grid_resolution``.
     """
     if which not in GENERATOR_ROLES:
         raise ValueError(f"which: expected one of {list(GENERATOR_ROLES)}, got {which!r}")

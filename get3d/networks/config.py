@@ -55,9 +55,15 @@ def _positive_int(name: str, value: int) -> None:
 
 @dataclass(frozen=True)
 class GeneratorConfig:
-    """Sizes of GET3D's unified generator. Defaults = the official car/chair/motorbike model.
+    """Sizes of GET3D's generator. Defaults = the official unified car/chair/motorbike model.
 
     Attributes:
+        one_3d_generator: True (default): the unified generator, one triplane backbone for
+            geometry and texture (GET3D's ``--one_3d_generator 1``, the released checkpoints).
+            False: the separate-generator model of the paper's main results
+            (``--one_3d_generator 0``): two 3-D convolutional SDF / deformation networks plus a
+            texture triplane generator conditioned on both latents
+            (:class:`~get3d.networks.separate.SeparateSynthesis`).
         z_dim, w_dim: latent and intermediate latent sizes (512).
         mapping_layers, mapping_lr_multiplier, w_avg_beta: mapping networks (8, 0.01, 0.998).
         triplane_resolution: R of the triplanes (256); the backbone runs 4 -> R.
@@ -78,6 +84,11 @@ class GeneratorConfig:
         dmtet_scale: side of the object box centred on the origin (1.0; chair 0.8).
         deformation_multiplier: 1.0 (GET3D doubles it for FlexiCubes).
         image_resolution: rendered image side (1024).
+        volume_resolution: side of the separate model's feature volumes (32); the 3-D
+            networks run 4 -> ``volume_resolution``. Unused by the unified generator.
+        volume_channel_base, volume_channel_max: their channels per block
+            ``min(base // res, max)`` (2048, 256: 256, 256, 128, 64 at 4, 8, 16, 32).
+        volume_mlp_hidden: width of their SDF / deformation MLPs (256).
     """
 
     z_dim: int = 512
@@ -98,6 +109,11 @@ class GeneratorConfig:
     dmtet_scale: float = 1.0
     deformation_multiplier: float = 1.0
     image_resolution: int = 1024
+    one_3d_generator: bool = True
+    volume_resolution: int = 32
+    volume_channel_base: int = 2048
+    volume_channel_max: int = 256
+    volume_mlp_hidden: int = 256
 
     RENAMED_FIELDS: ClassVar[Mapping[str, str]] = MappingProxyType({"tet_res": "deformation_divisor"})
     """Old field names still accepted by :meth:`from_dict` (and the training YAML), old -> new."""
@@ -114,8 +130,19 @@ class GeneratorConfig:
             "feat_channels",
             "deformation_divisor",
             "grid_resolution",
+            "volume_channel_base",
+            "volume_channel_max",
+            "volume_mlp_hidden",
         ):
             _positive_int(name, getattr(self, name))
+        if not isinstance(self.one_3d_generator, bool):
+            raise TypeError(f"one_3d_generator: expected a bool, got {self.one_3d_generator!r}")
+        _power_of_two("volume_resolution", self.volume_resolution, 4)
+        if self.volume_channel_base // self.volume_resolution < 1:
+            raise ValueError(
+                f"volume_channel_base: expected >= volume_resolution ({self.volume_resolution}), "
+                f"got {self.volume_channel_base}"
+            )
         if not isinstance(self.mlp_layers, int) or self.mlp_layers < 0:
             raise ValueError(f"mlp_layers: expected an integer >= 0, got {self.mlp_layers!r}")
         _power_of_two("triplane_resolution", self.triplane_resolution, 4)
@@ -143,18 +170,28 @@ class GeneratorConfig:
         return _from_dict(cls, values)
 
     @classmethod
-    def official(cls, category: str = "car") -> GeneratorConfig:
-        """The released checkpoints' configuration; ``category`` sets ``dmtet_scale``
-        (car, motorbike, table: 1.0; chair: 0.8)."""
+    def official(cls, category: str = "car", one_3d_generator: bool = True) -> GeneratorConfig:
+        """The official configuration; ``category`` sets ``dmtet_scale`` (car, motorbike, table:
+        1.0; chair: 0.8).
+
+        ``one_3d_generator=True``: the released (unified) checkpoints, trained with ``--fp32 0``
+        (``conv_clamp`` 256). False: the separate-generator model as GET3D's README trains it
+        (no ``--fp32 0``, so ``conv_clamp`` None).
+        """
         scales = {"car": 1.0, "motorbike": 1.0, "table": 1.0, "chair": 0.8}
         if category not in scales:
             raise ValueError(f"category: expected one of {sorted(scales)}, got {category!r}")
-        return cls(dmtet_scale=scales[category])
+        if not isinstance(one_3d_generator, bool):
+            raise TypeError(f"one_3d_generator: expected a bool, got {one_3d_generator!r}")
+        if one_3d_generator:
+            return cls(dmtet_scale=scales[category])
+        return cls(dmtet_scale=scales[category], one_3d_generator=False, conv_clamp=None)
 
     @classmethod
-    def tiny(cls) -> GeneratorConfig:
+    def tiny(cls, one_3d_generator: bool = True) -> GeneratorConfig:
         """A few-thousand-parameter configuration that runs in milliseconds on a CPU (tests)."""
         return cls(
+            one_3d_generator=one_3d_generator,
             z_dim=16,
             w_dim=16,
             mapping_layers=2,
@@ -167,6 +204,10 @@ class GeneratorConfig:
             deformation_divisor=8,
             grid_resolution=8,
             image_resolution=32,
+            volume_resolution=8,
+            volume_channel_base=64,
+            volume_channel_max=8,
+            volume_mlp_hidden=8,
         )
 
 

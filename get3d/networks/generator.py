@@ -1,9 +1,13 @@
-"""GET3D's unified generator (official ``GeneratorDMTETMesh`` with ``one_3d_generator=1``).
+"""GET3D's generator (official ``GeneratorDMTETMesh``), unified or separate.
 
 State (names equal the official checkpoints, so they load with ``strict=True``):
 
-* ``mapping`` (texture, ``num_ws_tex`` = 9 copies) and ``mapping_geo`` (geometry, 22 copies);
-* ``synthesis.generator`` = :class:`~get3d.networks.heads.TriplaneTexGeo` (backbone + heads);
+* ``mapping`` (texture, ``num_ws_tex`` copies) and ``mapping_geo`` (geometry, ``num_ws_geo``);
+* ``synthesis``: with ``config.one_3d_generator`` (default) the unified model's
+  :class:`GeneratorSynthesis`: ``synthesis.generator`` =
+  :class:`~get3d.networks.heads.TriplaneTexGeo` (backbone + heads; 9 texture and 22 geometry w's);
+  otherwise the separate model's :class:`~get3d.networks.separate.SeparateSynthesis`
+  (``synthesis.geometry_synthesis_{sdf,def,tex}``; 22 texture and 11 geometry w's);
 * ``synthesis.to_rgb``: ToRGB 16 -> 3 (clamp 256), modulated by the last texture w.
 
 The tet grid used for mesh extraction is explicit state of the module, :attr:`Generator.tet_grid`:
@@ -31,12 +35,18 @@ from .heads import TriplaneTexGeo, bound_deformation, postprocess_geometry
 from .mapping import MappingNetwork
 from .outputs import GeneratedMesh, GridGeometry, Latents, PointGeometry, Triplanes
 from .rendering import GeneratorOutput, render_textured
+from .separate import SeparateSynthesis
 
 __all__ = ["Generator", "GeneratorSynthesis", "draw_mixing_cutoffs", "splice_styles"]
 
 
 class GeneratorSynthesis(nn.Module):
-    """Container with the official layout: ``generator`` (triplanes + heads) and ``to_rgb``."""
+    """The unified model's container with the official layout: ``generator`` (triplanes + heads)
+    and ``to_rgb``. Shares its interface with :class:`~get3d.networks.separate.SeparateSynthesis`:
+    ``num_ws_tex``, ``num_ws_geo``, ``default_noise_mode``, :meth:`features`,
+    :meth:`sdf_deformation`, :meth:`texture_feature` (full w's in, the heads slice them)."""
+
+    default_noise_mode = NoiseMode.CONST
 
     def __init__(self, cfg: GeneratorConfig) -> None:
         super().__init__()
@@ -52,6 +62,35 @@ class GeneratorSynthesis(nn.Module):
             cfg.conv_clamp,
         )
         self.to_rgb = ToRGBLayer(cfg.feat_channels, 3, cfg.w_dim, conv_clamp=256)
+        self.num_ws_tex = self.generator.num_ws_tex
+        self.num_ws_geo = self.generator.num_ws_geo
+
+    def features(
+        self, ws_tex: torch.Tensor, ws_geo: torch.Tensor, noise_mode: NoiseMode | str = NoiseMode.CONST
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(geometry triplane, texture triplane)``, each ``[B, 3C, R, R]``."""
+        return self.generator.get_feature(ws_tex, ws_geo, noise_mode=noise_mode)
+
+    def sdf_deformation(
+        self, geo: torch.Tensor, points: torch.Tensor, ws_geo: torch.Tensor, box_min: float, box_size: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw head outputs at ``points [B, P, 3]``: sdf ``[B, P, 1]``, deformation ``[B, P, 3]``."""
+        heads = self.generator
+        return heads.sdf_deformation(geo, points, ws_geo[:, heads.num_ws_geo_backbone :], box_min, box_size)
+
+    def texture_feature(
+        self,
+        tex: torch.Tensor,
+        points: torch.Tensor,
+        ws_tex: torch.Tensor,
+        ws_geo: torch.Tensor,
+        box_min: float,
+        box_size: float,
+    ) -> torch.Tensor:
+        """Texture features ``[B, P, feat_channels]`` at world points ``[B, P, 3]`` (``ws_geo``
+        unused: the unified texture head reads only texture w's)."""
+        heads = self.generator
+        return heads.texture_feature(tex, points, ws_tex[:, heads.num_ws_tex_backbone :], box_min, box_size)
 
 
 def _check_points(name: str, points: object, batch: int) -> torch.Tensor:
@@ -109,10 +148,9 @@ class Generator(nn.Module):
         if not isinstance(cfg, GeneratorConfig):
             raise TypeError(f"config: expected a GeneratorConfig, got {type(cfg).__name__}")
         self.config = cfg
-        self.synthesis = GeneratorSynthesis(cfg)
-        heads = self.synthesis.generator
-        self.num_ws = heads.num_ws_tex
-        self.num_ws_geo = heads.num_ws_geo
+        self.synthesis = GeneratorSynthesis(cfg) if cfg.one_3d_generator else SeparateSynthesis(cfg)
+        self.num_ws = self.synthesis.num_ws_tex
+        self.num_ws_geo = self.synthesis.num_ws_geo
         mapping_kwargs = dict(
             num_layers=cfg.mapping_layers, lr_multiplier=cfg.mapping_lr_multiplier, w_avg_beta=cfg.w_avg_beta
         )
@@ -240,19 +278,25 @@ class Generator(nn.Module):
             )
 
     # ------------------------------------------------------------------ fields
-    def triplanes(self, ws: Latents, noise_mode: NoiseMode | str = NoiseMode.CONST) -> Triplanes:
-        """Geometry and texture triplanes ``[B, 3C, R, R]`` (GET3D always uses const noise)."""
+    def triplanes(self, ws: Latents, noise_mode: NoiseMode | str | None = None) -> Triplanes:
+        """Geometry and texture features: the unified model's triplanes ``[B, 3C, R, R]`` each;
+        the separate model's SDF and deformation volumes ``[B, 2C, V, V, V]`` and texture
+        triplane.
+
+        ``noise_mode`` None = GET3D's: const for the unified model, random for the separate
+        model's texture triplane (its only noise input).
+        """
         self._check_latents(ws)
-        geo, tex = self.synthesis.generator.get_feature(ws.tex, ws.geo, noise_mode=noise_mode)
+        mode = self.synthesis.default_noise_mode if noise_mode is None else noise_mode
+        geo, tex = self.synthesis.features(ws.tex, ws.geo, noise_mode=mode)
         return Triplanes(geometry=geo, texture=tex)
 
     def query_geometry(self, planes: Triplanes, ws: Latents, points: torch.Tensor) -> PointGeometry:
         """SDF and bounded deformation at world points ``[B, P, 3]`` (or ``[P, 3]`` for all)."""
         self._check_latents(ws)
-        heads = self.synthesis.generator
         points = _check_points("points", points, ws.geo.shape[0])
-        sdf, deform = heads.sdf_deformation(
-            planes.geometry, points, ws.geo[:, heads.num_ws_geo_backbone :], self.box_min, self.box_size
+        sdf, deform = self.synthesis.sdf_deformation(
+            planes.geometry, points, ws.geo, self.box_min, self.box_size
         )
         cfg = self.config
         deform = bound_deformation(deform, cfg.deformation_divisor, cfg.deformation_multiplier)
@@ -261,10 +305,9 @@ class Generator(nn.Module):
     def query_features(self, planes: Triplanes, ws: Latents, points: torch.Tensor) -> torch.Tensor:
         """Texture features ``[B, P, feat_channels]`` at world points ``[B, P, 3]``."""
         self._check_latents(ws)
-        heads = self.synthesis.generator
         points = _check_points("points", points, ws.tex.shape[0])
-        return heads.texture_feature(
-            planes.texture, points, ws.tex[:, heads.num_ws_tex_backbone :], self.box_min, self.box_size
+        return self.synthesis.texture_feature(
+            planes.texture, points, ws.tex, ws.geo, self.box_min, self.box_size
         )
 
     def features_to_rgb(self, features: torch.Tensor, ws: Latents) -> torch.Tensor:
@@ -337,17 +380,17 @@ class Generator(nn.Module):
         n_views = cameras.batch_size // batch
         res = self.config.image_resolution if resolution is None else resolution
         meshes = self.meshes(geometry)
-        heads = self.synthesis.generator
-        tex_planes, tex_ws = planes.texture, ws.tex
+        syn = self.synthesis
+        tex_planes, tex_ws, geo_ws = planes.texture, ws.tex, ws.geo
         if n_views > 1:
             tex_planes = tex_planes.repeat_interleave(n_views, dim=0)
             tex_ws = tex_ws.repeat_interleave(n_views, dim=0)
-        ws_tex_mlp = tex_ws[:, heads.num_ws_tex_backbone :]
+            geo_ws = geo_ws.repeat_interleave(n_views, dim=0)
         rgb, mask, hard = render_textured(
             [meshes[i // n_views] for i in range(batch * n_views)],
             cameras,
             res,
-            lambda pts: heads.texture_feature(tex_planes, pts, ws_tex_mlp, self.box_min, self.box_size),
+            lambda pts: syn.texture_feature(tex_planes, pts, tex_ws, geo_ws, self.box_min, self.box_size),
             lambda feat: self.synthesis.to_rgb(feat, tex_ws[:, -1]),
             self.config.feat_channels,
             backend=backend,

@@ -15,9 +15,11 @@ class Latents:
 
     Attributes:
         geo: float ``[B, num_ws_geo, w_dim]`` (22 official): backbone trunk + togeo layers, then
-            the 2 w's of the SDF/deformation heads.
+            the 2 w's of the SDF/deformation heads. Separate model (11): the 7 w's of the
+            feature volumes, then the 4 of the SDF MLP (the deformation MLP reads the first 3).
         tex: float ``[B, num_ws_tex, w_dim]`` (9 official): one per backbone totex layer, then the
-            2 w's of the texture head; the last one also modulates the final ToRGB.
+            2 w's of the texture head; the last one also modulates the final ToRGB. Separate
+            model (22): the texture triplane's 20 and its MLP's 2 (joined with the geometry w's).
     """
 
     geo: torch.Tensor
@@ -30,7 +32,9 @@ class Latents:
 
 @dataclass(frozen=True)
 class Triplanes:
-    """The backbone's output split into geometry and texture triplanes, each ``[B, 3C, R, R]``."""
+    """The generator's feature fields: the unified backbone's output split into geometry and
+    texture triplanes, each ``[B, 3C, R, R]``; for the separate model ``geometry`` holds its SDF
+    and deformation volumes stacked along the channels, ``[B, 2C, V, V, V]``."""
 
     geometry: torch.Tensor
     texture: torch.Tensor

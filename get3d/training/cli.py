@@ -4,7 +4,8 @@
 Without arguments it trains the ``default`` preset (``configs/default.yaml``: a tiny generator on
 the built-in procedural chairs, CPU) into ``runs/default-<UTC timestamp>``, building the data set
 on first use. ``--config`` takes a YAML file or the name of a preset shipped with the library
-(``default``, ``shapenet_car``, ``shapenet_chair``, ``shapenet_motorbike``). Several processes:
+(``default``, ``shapenet_car``, ``shapenet_chair``, ``shapenet_motorbike``,
+``shapenet_car_separate``, ``shapenet_chair_separate``). Several processes:
 ``torchrun --nproc_per_node N train.py ...`` (the global batch and the results do not depend on
 N). Every run writes its resolved config to ``<out>/config.yaml``.
 """

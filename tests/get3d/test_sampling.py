@@ -39,6 +39,21 @@ def G():
     return Generator(cfg, grid=grid).eval().requires_grad_(False)
 
 
+@pytest.fixture(scope="module")
+def G_separate():
+    torch.manual_seed(0)
+    cfg = GeneratorConfig.tiny(one_3d_generator=False)
+    grid = dmtet.TetGrid.bcc(8, scale=cfg.dmtet_scale)
+    return Generator(cfg, grid=grid).eval().requires_grad_(False)
+
+
+@pytest.fixture(params=["unified", "separate"])
+def G_any(request, G, G_separate):
+    """Both generator models (the separate one draws its texture noise at random, as GET3D; its
+    noise strengths are 0 at initialisation, so its fields are deterministic here)."""
+    return G if request.param == "unified" else G_separate
+
+
 def test_seeds_are_separate_and_prefix_stable(G):
     a = sample_latents(G, 3, geo_seed=5, tex_seed=7)
     b = sample_latents(G, 2, geo_seed=5, tex_seed=8)
@@ -93,7 +108,8 @@ def test_turntable_and_background(G):
         render_turntable(G, lat.ws, n_views=3, views=[3])
 
 
-def test_texture_field_of_export_matches_generator(G):
+def test_texture_field_of_export_matches_generator(G_any):
+    G = G_any
     lat = sample_latents(G, 4, geo_seed=2)
     meshes = G.extract_meshes(lat.ws)
     i = next(k for k, m in enumerate(meshes) if m.faces.shape[0] > 0)
@@ -115,10 +131,11 @@ def test_texture_field_of_export_matches_generator(G):
         generator_color_fn(G, one, 0, planes=planes)  # batch 4 planes for batch 1 latents
 
 
-def test_exported_files_render_like_the_generator(G, tmp_path):
+def test_exported_files_render_like_the_generator(G_any, tmp_path):
     """``export_sample``'s GLB and OBJ, read back by trimesh and rendered from the generator's
     cameras, have the silhouettes of the generator's own render; the OBJ has the generated mesh's
     vertex and face counts."""
+    G = G_any
     lat = sample_latents(G, 4, geo_seed=2)
     meshes = G.extract_meshes(lat.ws)
     i = next(k for k, m in enumerate(meshes) if m.faces.shape[0] > 0)

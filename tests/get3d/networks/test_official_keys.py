@@ -69,6 +69,32 @@ def test_generator_matches_official_key_list():
         assert sum(p.numel() for p in g.get_submodule(prefix).parameters()) == n, prefix
 
 
+def test_separate_generator_matches_official_key_list():
+    with torch.device("meta"):
+        g = Generator(GeneratorConfig.official(one_3d_generator=False))
+    official = _official("generator_separate.txt")
+    assert len(official) == 299
+    _compare(_ours(g), official)
+    assert sum(p.numel() for p in g.parameters()) == 53_466_750
+    assert sum(b.numel() for b in g.buffers()) == 181_584
+    assert g.num_ws == 22 and g.num_ws_geo == 11
+    syn = g.synthesis
+    assert syn.geometry_synthesis_sdf.num_ws == 7 and syn.geometry_synthesis_def.num_ws_all == 10
+    assert syn.geometry_synthesis_tex.num_ws_tri_plane == 20
+    counts = {
+        "synthesis.geometry_synthesis_sdf": 8_360_718,
+        "synthesis.geometry_synthesis_def": 8_164_112,
+        "synthesis.geometry_synthesis_tex": 32_731_165,
+        "synthesis.to_rgb": 8_259,
+        "mapping": 2_101_248,
+        "mapping_geo": 2_101_248,
+    }
+    for prefix, n in counts.items():
+        assert sum(p.numel() for p in g.get_submodule(prefix).parameters()) == n, prefix
+    # the README's separate runs use the CLI default --fp32 1: no clamp in the texture triplane
+    assert GeneratorConfig.official("chair", one_3d_generator=False).conv_clamp is None
+
+
 def test_discriminator_matches_official_key_list():
     with torch.device("meta"):
         d = Discriminator(DiscriminatorConfig.official())

@@ -35,6 +35,10 @@ def tiny_overrides(cache_dir: Path) -> list[str]:
         "generator.deformation_divisor=4",
         "generator.grid_resolution=4",
         "generator.image_resolution=16",
+        "generator.volume_resolution=4",  # the separate model's 3-D networks (ignored by the unified one)
+        "generator.volume_channel_base=16",
+        "generator.volume_channel_max=4",
+        "generator.volume_mlp_hidden=4",
         "discriminator.image_resolution=16",
         "discriminator.channel_base=64",
         "discriminator.channel_max=8",
