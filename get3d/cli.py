@@ -8,7 +8,7 @@
     get3d train [--config PRESET|X.yaml] [k=v ...]  # = python train.py
     get3d sample CKPT --out DIR [-n 4 --geo-seed 0 --tex-seed 1 --psi 0.7 --export glb]
     get3d interpolate CKPT --out DIR [--geo-seeds 0 1 --tex-seeds 2 3 --steps 10 --mode both]
-    get3d export CKPT --out shape.glb [--geo-seed 0 --tex-seed 1 --texture-size 1024]
+    get3d export CKPT --out shape.glb [--geo-seed 0 --tex-seed 1 --texture-size 2048]
     get3d invert CKPT (--images DIR | --mesh FILE) --out DIR [--space w+ --steps 100]
     get3d eval --checkpoint CKPT ...               # = python -m get3d.metrics eval
     get3d serve CKPT [--port 7860 --host 127.0.0.1]  # a local page: seeds, psi, mix, 3D view, GLB/OBJ
@@ -80,12 +80,18 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_export_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--texture-size", type=_positive_int("--texture-size"), default=1024, help="texture side")
+    p.add_argument(
+        "--texture-size",
+        type=_positive_int("--texture-size"),
+        default=2048,
+        help="texture side (default 2048, GET3D's)",
+    )
     p.add_argument(
         "--max-faces",
         type=int,
-        default=20_000,
-        help="simplify denser meshes to this many faces before xatlas (0: never; default 20000)",
+        default=0,
+        help="simplify denser meshes to this many faces before unwrapping "
+        "(default 0: never, the full marching-tets mesh as GET3D exports it)",
     )
     p.add_argument("--roughness", type=float, default=1.0, help="material roughness in [0, 1] (default 1)")
     p.add_argument("--metallic", type=float, default=0.0, help="material metallic in [0, 1] (default 0)")

@@ -11,7 +11,7 @@ Typical use::
     G = load_generator("network-snapshot.pt")    # official GET3D file or ours (get3d.networks)
     lat = sample_latents(G, 4, geo_seed=0, tex_seed=1, psi=0.7)
     views = render_turntable(G, lat.ws, n_views=24, resolution=256)   # [4, 24, 3, H, W]
-    export_sample(G, lat.ws, 0, "shape0.glb", texture_size=1024)
+    export_sample(G, lat.ws, 0, "shape0.glb")
 
 :func:`generator_color_fn` turns one sample into the colour field that :func:`get3d.export.texture_mesh`
 bakes (what :func:`textured_mesh_of` does).
@@ -217,12 +217,16 @@ def textured_mesh_of(
     ws: Latents,
     index: int = 0,
     *,
-    texture_size: int = 1024,
-    max_faces: int | None = 20_000,
+    texture_size: int = 2048,
+    max_faces: int | None = None,
     padding: int = 8,
     backend: BackendLike = "auto",
 ) -> TexturedMesh:
     """Extract sample ``index``'s mesh, unwrap it and bake its texture field (GET3D §9.2).
+
+    By default the full marching-tets mesh is unwrapped and baked at 2048², as GET3D exports it;
+    ``max_faces`` simplifies denser meshes first (vertex clustering, see
+    :func:`get3d.export.texture_mesh`).
 
     Raises:
         ValueError: when the sample's surface is empty (no SDF sign change on the grid).
@@ -252,12 +256,15 @@ def export_sample(
     index: int,
     path: str | os.PathLike,
     *,
-    texture_size: int = 1024,
-    max_faces: int | None = 20_000,
+    texture_size: int = 2048,
+    max_faces: int | None = None,
     material: Material | None = None,
     backend: BackendLike = "auto",
 ) -> list[Path]:
-    """Write sample ``index`` as a textured ``.glb`` or ``.obj`` (+ ``.mtl`` + ``.png``)."""
+    """Write sample ``index`` as a textured ``.glb`` or ``.obj`` (+ ``.mtl`` + ``.png``).
+
+    Defaults as :func:`textured_mesh_of`: the full mesh, a 2048² texture.
+    """
     suffix = Path(os.fspath(path)).suffix.lower()
     if suffix not in (".glb", ".obj"):
         raise ValueError(f"path: expected a .glb or .obj file name, got {os.fspath(path)!r}")

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from .builtin import ProceduralDatasetConfig, build_procedural_dataset
 from .cameras import WorldUp
-from .prepare import PrepareConfig, prepare_dataset, write_dataset_splits
+from .prepare import PrepareConfig, Renderer, prepare_dataset, write_dataset_splits
 from .preview import contact_sheet
 from .procedural import Category
 from .validate import DatasetError, validate_dataset
@@ -51,13 +51,16 @@ def _prepare(args: argparse.Namespace) -> int:
         focal_mm=args.focal_mm,
         sensor_mm=args.sensor_mm,
         scale=args.scale,
-        recenter=not args.no_recenter,
+        recenter=args.recenter,
         supersample=args.supersample,
         ambient=args.ambient,
         diffuse=args.diffuse,
         seed=args.seed,
         backend=args.backend,
         device=args.device,
+        renderer=args.renderer,
+        blender_python=args.blender_python,
+        blender_samples=args.blender_samples,
     )
     report = prepare_dataset(args.mesh_dir, args.out, config, workers=args.workers, strict=False)
     counts = (len(report.rendered), len(report.skipped), len(report.failed))
@@ -137,7 +140,24 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--focal-mm", type=float, default=defaults.focal_mm)
     prep.add_argument("--sensor-mm", type=float, default=defaults.sensor_mm)
     prep.add_argument("--scale", type=float, default=defaults.scale, help="longest side after normalising")
-    prep.add_argument("--no-recenter", action="store_true", help="keep the mesh's origin (GET3D's script)")
+    prep.add_argument(
+        "--recenter",
+        action="store_true",
+        help="centre the mesh's box on the origin before scaling (GET3D's script does not: default off)",
+    )
+    prep.add_argument(
+        "--renderer",
+        default=defaults.renderer.value,
+        choices=[r.value for r in Renderer],
+        help="builtin (fast, default) or blender (Cycles through bpy, GET3D's render_shapenet.py scene)",
+    )
+    prep.add_argument(
+        "--blender-python",
+        default=None,
+        help="Python with bpy for --renderer blender "
+        "(default: $ISOGEN3D_BPY_PYTHON, or this one if it has bpy)",
+    )
+    prep.add_argument("--blender-samples", type=int, default=defaults.blender_samples, help="Cycles samples")
     prep.add_argument("--supersample", type=int, default=defaults.supersample)
     prep.add_argument("--ambient", type=float, default=defaults.ambient)
     prep.add_argument("--diffuse", type=float, default=defaults.diffuse)

@@ -10,13 +10,21 @@ For every mesh (:func:`get3d.data.meshes.find_meshes`) :func:`prepare_dataset` w
 exactly what GET3D's Blender script writes (get3d_spec.md §8.1), so GET3D itself, this library's
 :class:`get3d.data.MultiviewDataset` (either layout) and NeRF-style tools all read it.
 
-Per shape: the mesh is normalised (longest side of its box = ``scale``, box centred on the origin
-unless ``recenter=False``), ``views`` cameras are drawn as the Blender script does (azimuth
+Per shape: the mesh is normalised as GET3D's Blender script does (longest side of its box =
+``scale``, scaled about the origin, not re-centred; ``recenter=True`` centres the box first),
+``views`` cameras are drawn as the Blender script does (azimuth
 ``U[azimuth_deg)``, elevation ``U[elevation_deg)``, radius 1.2, 35 mm lens on a 32 mm sensor by
 default) from a generator seeded by ``(seed, shape id)``, so a shape's views do not depend on the
-order or the process that renders it, and every view is rendered with :func:`render.render_mesh`.
+order or the process that renders it, and every view is rendered by ``renderer``:
 
-Light model (:func:`render.shading.shade_lambert`, documented there): a directional light fixed in
+* :attr:`Renderer.BUILTIN` (default, fast): :func:`render.render_mesh` with the light model below;
+* :attr:`Renderer.BLENDER`: Blender Cycles through ``bpy`` in a subprocess
+  (:mod:`get3d.data.blender`), GET3D's ``render_shapenet.py`` scene: its area light, 32 samples
+  (``blender_samples``), denoising, pixel filter width 0.01; ``supersample``, ``ambient`` and
+  ``diffuse`` do not apply.
+
+The built-in renderer's light model
+(:func:`render.shading.shade_lambert`, documented there): a directional light fixed in
 camera space towards ``normalize(0.3, 0.5, 1.0)`` (above, right of and behind the viewer) plus an
 ambient term, two-sided, flat face normals::
 
@@ -47,6 +55,7 @@ import zlib
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from enum import Enum
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -62,6 +71,7 @@ from render.camera import Cameras, world_to_blender
 from render.mesh import NormalMode, render_mesh
 from render.shading import shade_lambert
 
+from .blender import render_with_blender
 from .cameras import BLENDER_FOCAL_MM, BLENDER_SENSOR_MM, camera_condition, fov_from_lens, write_transforms
 from .layout import (
     ELEVATION_FILE,
@@ -76,6 +86,7 @@ from .meshes import Normalization, SourceMesh, find_meshes, load_mesh, normalize
 
 __all__ = [
     "PrepareConfig",
+    "Renderer",
     "PrepareReport",
     "prepare_dataset",
     "prepare_shape",
@@ -86,6 +97,13 @@ __all__ = [
 
 _TMP = ".prepare_tmp"
 _CHUNK = 6  # views rendered per rasterizer call (bounds memory)
+
+
+class Renderer(str, Enum):
+    """Who renders ``prepare``'s images (module docstring)."""
+
+    BUILTIN = "builtin"
+    BLENDER = "blender"
 
 
 @dataclass(frozen=True)
@@ -101,9 +119,13 @@ class PrepareConfig:
         radius: camera distance from the origin.
         focal_mm, sensor_mm: lens and sensor width (field of view ``2 atan(sensor / 2 / focal)``).
         scale: longest side of the normalised mesh (GET3D: car 0.9, chair 0.7, motorbike 0.9).
-        recenter: centre the mesh's box on the origin before scaling.
-        supersample: samples per pixel side for antialiasing (1 = hard edges).
-        ambient, diffuse: light model weights (module docstring).
+        recenter: centre the mesh's box on the origin before scaling (GET3D does not: default off).
+        supersample: samples per pixel side for antialiasing (1 = hard edges; built-in renderer).
+        ambient, diffuse: light model weights (module docstring; built-in renderer).
+        renderer: :class:`Renderer` (or its value).
+        blender_python: interpreter with ``bpy`` for the Blender renderer (None:
+            ``$ISOGEN3D_BPY_PYTHON``, or this one if it has bpy).
+        blender_samples: Cycles samples per pixel (GET3D: 32).
         seed: seed of the camera draws (combined with each shape id).
         backend: rasterizer backend (``"auto"``, ``"torch"``, ``"nvdiffrast"``).
         device: torch device to render on.
@@ -118,16 +140,24 @@ class PrepareConfig:
     focal_mm: float = BLENDER_FOCAL_MM
     sensor_mm: float = BLENDER_SENSOR_MM
     scale: float = 0.9
-    recenter: bool = True
+    recenter: bool = False
     supersample: int = 2
     ambient: float = 0.25
     diffuse: float = 0.75
     seed: int = 0
     backend: str = "auto"
     device: str = "cpu"
+    renderer: Renderer = Renderer.BUILTIN
+    blender_python: str | None = None
+    blender_samples: int = 32
 
     def __post_init__(self) -> None:
-        for name in ("resolution", "views", "supersample"):
+        try:
+            object.__setattr__(self, "renderer", Renderer(self.renderer))
+        except ValueError:
+            choices = [r.value for r in Renderer]
+            raise ValueError(f"renderer: expected one of {choices}, got {self.renderer!r}") from None
+        for name in ("resolution", "views", "supersample", "blender_samples"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: expected a positive int, got {value!r}")
@@ -326,7 +356,23 @@ def prepare_shape(mesh_path: str | Path, shape_id: str, out_root: str | Path, co
         return False
     mesh, norm = normalize(load_mesh(mesh_path), config.scale, config.recenter)
     rotation, elevation = sample_view_angles(shape_id, config)
-    rgba = render_source_mesh(mesh, rotation, elevation, config)
+    if config.renderer is Renderer.BLENDER:
+        rgba = render_with_blender(
+            mesh_path,
+            norm.center,
+            norm.factor,
+            rotation,
+            elevation,
+            resolution=config.resolution,
+            radius=config.radius,
+            focal_mm=config.focal_mm,
+            sensor_mm=config.sensor_mm,
+            samples=config.blender_samples,
+            threads=torch.get_num_threads(),
+            python=config.blender_python,
+        )
+    else:
+        rgba = render_source_mesh(mesh, rotation, elevation, config)
 
     tmp = out_root / _TMP / config.synset / f"{shape_id}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     try:

@@ -1,7 +1,7 @@
 """From a mesh and a colour field to a textured mesh on disk: unwrap, bake, write.
 
-``texture_mesh`` runs xatlas (:func:`~get3d.export.unwrap.unwrap`, simplifying dense meshes
-first), bakes the field (:func:`~get3d.export.bake.bake_texture`) and computes vertex normals;
+``texture_mesh`` runs xatlas (:func:`~get3d.export.unwrap.unwrap`, on the full mesh unless a
+face budget is given), bakes the field (:func:`~get3d.export.bake.bake_texture`) and computes vertex normals;
 ``save_textured_mesh`` writes OBJ+MTL+PNG or GLB by suffix. A generator's colour field comes from
 :func:`get3d.sampling.generator_color_fn`.
 """
@@ -32,8 +32,8 @@ def texture_mesh(
     faces: Tensor,
     color_fn: Callable[[Tensor], Tensor],
     *,
-    texture_size: int = 1024,
-    max_faces: int | None = 20_000,
+    texture_size: int = 2048,
+    max_faces: int | None = None,
     padding: int = 8,
     value_range: tuple[float, float] = (-1.0, 1.0),
     backend: BackendLike = "auto",
@@ -45,7 +45,8 @@ def texture_mesh(
         color_fn: world points ``[P, 3]`` -> RGB ``[P, 3]`` in ``value_range`` (the generator's
             texture field gives about [-1, 1]).
         texture_size: texture side in texels (>= 8).
-        max_faces: face budget for xatlas (denser meshes are simplified first; None: never).
+        max_faces: face budget before unwrapping (denser meshes are simplified first by vertex
+            clustering); None (default): never, the full mesh is unwrapped as GET3D does.
         padding: seam dilation passes.
         value_range: range of ``color_fn``'s output, mapped to [0, 1] (clamped).
         backend: the rasterizer context (``render.make_context``) or a backend name.

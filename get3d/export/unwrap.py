@@ -1,15 +1,16 @@
-"""UV unwrapping with xatlas, with a face budget so that dense meshes never make it hang.
+"""UV unwrapping with xatlas, with guards so that dense meshes never make it hang.
 
 xatlas' chart growing is super-linear in the size of its charts (a smooth 20k-face sphere takes
 about 9 s with its defaults, 1M faces take hours: user_needs.md §7). Two guards keep it bounded:
 
-* meshes with more than ``max_faces`` faces are first simplified by **vertex clustering**
-  (:func:`decimate_clustering`): vertices are snapped to a uniform grid whose cell is chosen so
-  that at most ``max_faces`` faces survive, each cell's vertices are merged into their mean, and
-  collapsed or duplicated faces are dropped;
 * on large meshes the chart area is capped at ``1 / min_charts`` of the mesh area, which caps the
-  cost of growing one chart (GET3D's meshes are smooth, so uncapped charts grow very large).
-"""
+  cost of growing one chart (GET3D's meshes are smooth, so uncapped charts grow very large); with
+  it, an official-size marching-tets mesh (~90-140k faces) unwraps whole in about 6-8 s on one
+  core (``benchmarks/bench_export.py``), so the full mesh is the default, as in GET3D;
+* optionally (``max_faces``), meshes with more faces are first simplified by **vertex
+  clustering** (:func:`decimate_clustering`): vertices are snapped to a uniform grid whose cell is
+  chosen so that at most ``max_faces`` faces survive, each cell's vertices are merged into their
+  mean, and collapsed or duplicated faces are dropped."""
 
 from __future__ import annotations
 
@@ -131,7 +132,7 @@ def unwrap(
     vertices: Tensor,
     faces: Tensor,
     *,
-    max_faces: int | None = 20_000,
+    max_faces: int | None = None,
     padding: int = 4,
     min_charts: int = 64,
 ) -> UVLayout:
@@ -139,8 +140,8 @@ def unwrap(
 
     Args:
         vertices: float ``[V, 3]``; faces: int ``[F, 3]`` (at least one face).
-        max_faces: face budget before unwrapping (None: never simplify; xatlas may then take
-            minutes on meshes beyond ~50k faces).
+        max_faces: face budget before unwrapping (None, the default: never simplify; with the
+            chart-area cap, xatlas takes seconds on official-size meshes of ~150k faces).
         padding: gap between charts in atlas texels (the atlas is about 1k texels wide).
         min_charts: caps each chart's area at ``1 / min_charts`` of the total, for speed, on meshes
             of at least ``256 * min_charts`` faces (smaller ones get ``F // 256`` as the divisor,

@@ -38,10 +38,15 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_blender_imports_glb_and_obj(tmp_path):
+@pytest.mark.parametrize("texture_size", [64, None], ids=["64", "default-2048"])
+def test_blender_imports_glb_and_obj(tmp_path, texture_size):
     v, f = sphere(2)
     v = v * torch.tensor([0.5, 0.75, 1.1]) + torch.tensor([0.05, 0.1, -0.02])  # asymmetric box
-    tm = texture_mesh(v, f, field, texture_size=64)
+    if texture_size is None:  # texture_mesh's defaults: the full mesh, a 2048² texture
+        tm, texture_size = texture_mesh(v, f, field), 2048
+    else:
+        tm = texture_mesh(v, f, field, texture_size=texture_size)
+    assert tm.num_faces == f.shape[0]
     glb = write_glb(tmp_path / "shape.glb", tm)
     obj = write_obj(tmp_path / "shape.obj", tm)[0]
     run = subprocess.run(
@@ -58,7 +63,7 @@ def test_blender_imports_glb_and_obj(tmp_path):
         m = info["meshes"][0]
         assert m["vertices"] == counts[kind] and m["faces"] == tm.num_faces and m["triangles"]
         assert len(m["uv_layers"]) >= 1 and m["materials"] == 1
-        assert m["image_size"] == [64, 64]
+        assert m["image_size"] == [texture_size, texture_size]
         assert m["image_colorspace"] == "sRGB"
         assert np.allclose(m["bbox"], expected_bbox, atol=1e-4)
     # both importers end with the same UV at the same corner: our v flips for glTF are right

@@ -155,3 +155,14 @@ def test_texture_mesh_normals_and_range():
     assert torch.all((tm.normals * tm.vertices).sum(1) > 0)
     with pytest.raises(ValueError, match="texture_size"):
         texture_mesh(v, f, field, texture_size=4)
+
+
+def test_texture_mesh_keeps_a_mesh_over_20k_faces_whole_by_default():
+    """The old default simplified meshes over 20k faces; now the generated mesh is exported as is."""
+    v, f = sphere(5)  # 20,480 faces
+    tm = texture_mesh(v, f, field, texture_size=16)
+    assert torch.equal(tm.faces, f) and torch.equal(tm.vertices, v)
+    assert torch.equal(tm.uv_vertex[tm.uv_faces], tm.faces)
+    assert tm.uvs.min() >= 0 and tm.uvs.max() <= 1
+    small = texture_mesh(v, f, field, texture_size=16, max_faces=20_000)  # explicit budget
+    assert small.num_faces <= 20_000
