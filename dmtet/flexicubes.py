@@ -114,9 +114,7 @@ def construct_voxel_grid(
     vertices = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, 3)
     i, j, k = (
         t.reshape(-1)
-        for t in torch.meshgrid(
-            *(torch.arange(r, device=device) for r in (rx, ry, rz)), indexing="ij"
-        )
+        for t in torch.meshgrid(*(torch.arange(r, device=device) for r in (rx, ry, rz)), indexing="ij")
     )
     corners = torch.tensor(CUBE_CORNERS, dtype=torch.int64, device=device)
     cubes = ((i[:, None] + corners[:, 0]) * (ry + 1) + j[:, None] + corners[:, 1]) * (rz + 1)

@@ -45,13 +45,22 @@ __all__ = [
 ]
 
 #: Local corner offsets (x, y, z), x fastest, as kaolin orders them.
-CUBE_CORNERS: tuple[tuple[int, int, int], ...] = tuple(
-    (i & 1, (i >> 1) & 1, (i >> 2) & 1) for i in range(8)
-)
+CUBE_CORNERS: tuple[tuple[int, int, int], ...] = tuple((i & 1, (i >> 1) & 1, (i >> 2) & 1) for i in range(8))
 
 #: Local corner pairs of the twelve cube edges, in kaolin's order (y edges point towards -y).
 CUBE_EDGES: tuple[tuple[int, int], ...] = (
-    (0, 1), (1, 5), (4, 5), (0, 4), (2, 3), (3, 7), (6, 7), (2, 6), (2, 0), (3, 1), (7, 5), (6, 4),
+    (0, 1),
+    (1, 5),
+    (4, 5),
+    (0, 4),
+    (2, 3),
+    (3, 7),
+    (6, 7),
+    (2, 6),
+    (2, 0),
+    (3, 1),
+    (7, 5),
+    (6, 4),
 )
 
 #: Cube faces as (axis, side), in the order ``tet_table`` and the tetrahedralisation use.

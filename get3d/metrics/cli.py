@@ -10,13 +10,17 @@ Examples::
         --output eval.json
 
 Defaults are GET3D's protocol (50k images, psi 1.0 with style mixing, 2048 points, seed 41, ...);
-``--num-images`` etc. change it, and the report lists every deviation.
+``--num-images`` etc. change it, and the report lists every deviation. Official checkpoints need
+GET3D's tet grid, ``--tet-grid <GET3D>/data/tets/90_compress.npz`` (from GET3D's repository); any
+other grid (the default BCC one) is recorded and listed as a deviation. ``--split-dir`` takes
+GET3D's split folder and evaluates on its ``--split-name`` (test) shapes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -40,15 +44,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="generator sizes: auto (stored in our checkpoints, else official), official, "
         "official-<car|chair|motorbike|table> or tiny (default auto)",
     )
+    grid = ev.add_mutually_exclusive_group()
+    grid.add_argument(
+        "--tet-grid",
+        help="tet grid file of mesh extraction: GET3D's data/tets/90_compress.npz (from GET3D's "
+        "repository) for official checkpoints (default: the checkpoint's own, else a BCC grid)",
+    )
+    grid.add_argument(
+        "--grid-resolution", type=int, help="a BCC tet grid of this many cells per side instead"
+    )
     ev.add_argument(
         "--builtin",
         choices=["chair", "table", "car"],
         help="use this category of the built-in procedural data set (images, split and meshes)",
     )
-    ev.add_argument("--split-name", default="test", help="split of --builtin (default test)")
+    ev.add_argument(
+        "--split-name",
+        default="test",
+        help="split of --builtin or --split-dir: train, val or test (default test)",
+    )
     ev.add_argument("--data", help="real images: the folder of shape folders (GET3D --data)")
     ev.add_argument("--camera-root", help="GET3D layout camera root (omit for transforms.json data sets)")
-    ev.add_argument("--split", help="split file of shape ids (images and reference meshes)")
+    split = ev.add_mutually_exclusive_group()
+    split.add_argument("--split", help="split file of shape ids (images and reference meshes)")
+    split.add_argument(
+        "--split-dir",
+        help="GET3D's split folder (train.txt, val.txt, test.txt; its 3dgan_data_split/shapenet_<category>): "
+        "uses <split-dir>/<split-name>.txt",
+    )
     ev.add_argument("--meshes", help="folder of ground-truth meshes for COV/MMD/1-NNA")
     ev.add_argument("--inception", help="local Inception weights (TorchScript .pkl/.pt or a state_dict)")
     ev.add_argument(
@@ -114,10 +137,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     try:
+        split_file = args.split
+        if args.split_dir is not None:
+            if args.split_name not in ("train", "val", "test"):
+                raise ValueError(f"--split-name: expected train, val or test, got {args.split_name!r}")
+            split_file = os.path.join(args.split_dir, f"{args.split_name}.txt")
+            if not os.path.isfile(split_file):
+                raise FileNotFoundError(f"--split-dir: no {args.split_name}.txt in {args.split_dir!r}")
+        if args.tet_grid is not None and not os.path.isfile(args.tet_grid):
+            raise FileNotFoundError(f"--tet-grid: no file at {args.tet_grid!r}")
         paths = {
             "data_dir": args.data,
             "camera_root": args.camera_root,
-            "split_file": args.split,
+            "split_file": split_file,
             "mesh_dir": args.meshes,
         }
         if args.builtin:
@@ -149,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             config=config,
             category=category,
             generator_config=_generator_config(args.config),
+            grid=args.tet_grid,
+            grid_resolution=args.grid_resolution,
             output=args.output,
             cache_dir=None if args.no_cache else (args.cache_dir or True),
             device=args.device,

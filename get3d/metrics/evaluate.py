@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import dmtet
 from get3d.atomic import atomic_files
 from get3d.networks import Generator, GeneratorConfig, load_generator
+from get3d.networks.grids import GET3D_GRID, grid_info
 from render.backend import BackendLike, as_context
 
 from .frechet import FeatureStats, frechet_distance, kernel_distance
@@ -158,6 +160,8 @@ def run_eval(
     config: EvalConfig | None = None,
     category: str | None = None,
     generator_config: GeneratorConfig | None = None,
+    grid: dmtet.TetGrid | str | os.PathLike | None = None,
+    grid_resolution: int | None = None,
     output: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None | bool = True,
     device: torch.device | str = "cpu",
@@ -171,6 +175,11 @@ def run_eval(
             (its ``G_ema``, read by :func:`get3d.networks.load_generator`).
         generator_config: the checkpoint's generator sizes (default: the configuration stored
             in our checkpoints, else the official one with the file's triplane resolution).
+        grid, grid_resolution: a checkpoint's tet grid (a grid file such as GET3D's
+            ``data/tets/90_compress.npz``, a :class:`dmtet.TetGrid`, or a BCC resolution; see
+            :func:`~get3d.networks.load_generator`; default: the checkpoint's own). The report
+            records the grid (``protocol['tet_grid']``) and lists any grid but GET3D's
+            ``90_compress.npz`` as a deviation.
         data_dir, camera_root, split_file: the real images (:class:`get3d.data.MultiviewDataset`
             arguments) for FID/KID; GET3D uses the test split for final numbers, val in training.
         mesh_dir: ground-truth meshes for COV/MMD/1-NNA; with ``split_file`` only its ids are used.
@@ -198,9 +207,15 @@ def run_eval(
         raise TypeError(f"config: expected an EvalConfig, got {type(config).__name__}")
     device = torch.device(device)
     if isinstance(generator, Generator):
+        if grid is not None or grid_resolution is not None:
+            raise ValueError(
+                "grid, grid_resolution: apply to a checkpoint path; give a Generator its grid with set_grid"
+            )
         G = generator.to(device).eval()
     elif isinstance(generator, str | os.PathLike):
-        G = load_generator(generator, config=generator_config, device=device)
+        G = load_generator(
+            generator, config=generator_config, grid=grid, grid_resolution=grid_resolution, device=device
+        )
     else:
         raise TypeError(
             f"generator: expected a Generator or a checkpoint path, got {type(generator).__name__}"
@@ -222,6 +237,12 @@ def run_eval(
         "resolution": res,
         "split_file": str(split_file) if split_file else None,
     }
+    grid_used = grid_info(G.tet_grid, G.config.tet_grid)
+    protocol["tet_grid"] = grid_used.as_dict()
+    if not grid_used.is_get3d_grid:
+        deviations.append(
+            f"tet grid: {grid_used} (paper: GET3D's Quartet grid {GET3D_GRID}, 98,653 vertices)"
+        )
     if res != PAPER_RESOLUTION:
         deviations.append(f"resolution {res} (paper: {PAPER_RESOLUTION})")
     if config.truncation_psi != 1.0 or config.style_mixing_prob != 0.9:

@@ -12,7 +12,9 @@ and :func:`load_official_checkpoint`. The building blocks are imported from thei
 * :mod:`~get3d.networks.outputs`, :mod:`~get3d.networks.rendering`: the generator's typed outputs
   and its render path;
 * :mod:`~get3d.networks.discriminator`, :mod:`~get3d.networks.checkpoint`: the discriminator's
-  blocks and the official checkpoint reader.
+  blocks and the official checkpoint reader;
+* :mod:`~get3d.networks.grids`: what a tet grid is (BCC, cubes, GET3D's Quartet grids) and the
+  grid a configuration names.
 """
 
 from .checkpoint import load_generator, load_official_checkpoint

@@ -14,16 +14,21 @@ Both layouts are plain dicts of tensors and numbers (no pickled classes), read w
   resolved training configuration as a plain dict; its ``generator`` / ``discriminator`` sections
   give the sizes (old field names such as ``tet_res`` are accepted).
 
-Neither stores the tet grid: pass one (GET3D's own is ``dmtet.TetGrid.load('90_compress.npz',
-scale)``), a grid file, or a BCC resolution; the default is ``TetGrid.bcc(grid_resolution)`` of the
-configuration. :func:`load_generator` is the one loader of a generator;
-:func:`load_official_checkpoint` restores all three networks through the same code.
+The tet grid: ours store the grid file a run trained on (``config['generator']['tet_grid']``,
+None for the BCC default) and load it again; official files store none. Pass one to override
+(GET3D's own is ``data/tets/90_compress.npz`` of its repository: a :class:`dmtet.TetGrid`, the
+file, or a BCC resolution); the default is the configuration's grid, ``TetGrid.bcc(grid_resolution)``
+without a file. An official checkpoint on a lattice grid (the BCC default) warns once
+(:class:`OfficialGridWarning`): its deformation field was trained on GET3D's Quartet grid.
+:func:`load_generator` is the one loader of a generator; :func:`load_official_checkpoint` restores
+all three networks through the same code.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -35,8 +40,20 @@ import dmtet
 from .config import DiscriminatorConfig, GeneratorConfig
 from .discriminator import Discriminator
 from .generator import Generator
+from .grids import GET3D_GRID, configured_grid, grid_info
 
-__all__ = ["GENERATOR_ROLES", "OfficialNetworks", "load_generator", "load_official_checkpoint"]
+__all__ = [
+    "GENERATOR_ROLES",
+    "OfficialGridWarning",
+    "OfficialNetworks",
+    "load_generator",
+    "load_official_checkpoint",
+]
+
+
+class OfficialGridWarning(UserWarning):
+    """An official GET3D checkpoint runs on a lattice tet grid instead of GET3D's Quartet grid."""
+
 
 GENERATOR_ROLES = ("G_ema", "G")
 """The generators a checkpoint may hold: the exponential moving average (sample from this one) and
@@ -190,19 +207,35 @@ def _generator(
 
 def _grid_for(
     config: GeneratorConfig, grid: dmtet.TetGrid | str | os.PathLike | None, grid_resolution: int | None
-) -> dmtet.TetGrid | None:
-    """The grid argument of :func:`load_generator` as a grid in the box of ``config`` (None: default)."""
+) -> tuple[GeneratorConfig, dmtet.TetGrid | None]:
+    """The configuration and grid for the ``grid`` / ``grid_resolution`` arguments: a grid file or a
+    resolution replaces the configuration's ``tet_grid`` / ``grid_resolution`` (so the generator's
+    config names the grid it uses); a :class:`dmtet.TetGrid` is returned as given; None: the
+    configuration's own grid (built by the generator)."""
     if grid is not None and grid_resolution is not None:
         raise ValueError("grid, grid_resolution: give at most one of them")
     if grid_resolution is not None:
         if isinstance(grid_resolution, bool) or not isinstance(grid_resolution, int) or grid_resolution < 1:
             raise ValueError(f"grid_resolution: expected a positive int, got {grid_resolution!r}")
-        return dmtet.TetGrid.bcc(grid_resolution, scale=config.dmtet_scale)
+        return replace(config, grid_resolution=grid_resolution, tet_grid=None), None
     if isinstance(grid, str | os.PathLike):
-        return dmtet.TetGrid.load(grid, scale=config.dmtet_scale)
+        return replace(config, tet_grid=os.fspath(grid)), None
     if grid is not None and not isinstance(grid, dmtet.TetGrid):
         raise TypeError(f"grid: expected a dmtet.TetGrid, a grid file or None, got {type(grid).__name__}")
-    return grid
+    return config, grid
+
+
+def _warn_official_grid(path: str, grid: dmtet.TetGrid, grid_path: str | None, caller: str) -> None:
+    """One line, once per load, when an official checkpoint runs on a lattice grid."""
+    info = grid_info(grid, grid_path)
+    if info.is_lattice:
+        warnings.warn(
+            f"{caller}: the official GET3D checkpoint {os.path.basename(path)!r} runs on a {info}; its "
+            f"deformation field was trained on GET3D's Quartet grid {GET3D_GRID} (98,653 vertices) from "
+            "GET3D's repository: pass that file (grid=, --tet-grid) to reproduce its shapes and numbers",
+            OfficialGridWarning,
+            stacklevel=3,
+        )
 
 
 def load_generator(
@@ -229,7 +262,10 @@ def load_generator(
             scale 0.8).
         grid: the tet grid of mesh extraction: a :class:`dmtet.TetGrid` in the box of the
             configuration, or a grid file (GET3D's ``data/tets/90_compress.npz``, nvdiffrec,
-            kaolin) scaled to ``dmtet_scale``. Default: ``TetGrid.bcc(config.grid_resolution)``.
+            kaolin) scaled to ``dmtet_scale`` (it becomes the returned ``G.config.tet_grid``).
+            Default: the configuration's grid: its ``tet_grid`` file (ours store the training
+            run's), else ``TetGrid.bcc(config.grid_resolution)``. An official checkpoint on a
+            lattice grid warns once (:class:`OfficialGridWarning`).
         grid_resolution: instead of ``grid``, a BCC grid with this many cells per side (mesh
             extraction at any resolution; the deformation bound stays the trained one,
             ``config.deformation_divisor``).
@@ -241,7 +277,7 @@ def load_generator(
         ``.train().requires_grad_(True)`` to fine-tune it).
 
     Raises:
-        FileNotFoundError: no file at ``path``.
+        FileNotFoundError: no file at ``path``, or no grid file at ``grid`` / the stored ``tet_grid``.
         TypeError: ``path``, ``config`` or ``grid`` of the wrong type.
         ValueError: ``path`` is not a readable weights-only checkpoint, holds no ``which``
             generator, its stored config is invalid, its weights are the other generator model than
@@ -254,8 +290,10 @@ def load_generator(
     if which not in data:
         roles = [r for r in ("G", "G_ema", "D") if r in data]
         raise ValueError(f"which: the checkpoint {path!r} holds no '{which}' (it holds {roles})")
-    cfg = _generator_config(data, data[which], path, config)
-    gen = _generator(data[which], which, path, cfg, _grid_for(cfg, grid, grid_resolution))
+    cfg, grid = _grid_for(_generator_config(data, data[which], path, config), grid, grid_resolution)
+    gen = _generator(data[which], which, path, cfg, grid)
+    if "config" not in data:
+        _warn_official_grid(path, gen.tet_grid, cfg.tet_grid, "load_generator")
     return gen.to(device).eval().requires_grad_(False)
 
 
@@ -263,7 +301,7 @@ def load_official_checkpoint(
     path: str | os.PathLike,
     generator_config: GeneratorConfig | None = None,
     discriminator_config: DiscriminatorConfig | None = None,
-    grid: dmtet.TetGrid | None = None,
+    grid: dmtet.TetGrid | str | os.PathLike | None = None,
     map_location: str | torch.device = "cpu",
 ) -> OfficialNetworks:
     """Restore G, G_ema and D from a checkpoint file (official layout, or ours).
@@ -277,23 +315,32 @@ def load_official_checkpoint(
             official one with the triplane resolution read from the file).
         discriminator_config: default: the stored one, else official with the image resolution
             read from the file.
-        grid: tet grid for mesh extraction, shared by G and G_ema (default: a BCC grid of the
-            configuration's ``grid_resolution``).
+        grid: tet grid for mesh extraction, shared by G and G_ema: a :class:`dmtet.TetGrid` or a
+            grid file, as for :func:`load_generator` (default: the configuration's grid, its
+            ``tet_grid`` file or else the BCC grid of its ``grid_resolution``). An official
+            checkpoint on a lattice grid warns once (:class:`OfficialGridWarning`).
         map_location: where the tensors are loaded.
 
     Raises:
-        FileNotFoundError: no file at ``path``.
+        FileNotFoundError: no file at ``path`` or at the grid file.
         ValueError: not a readable torch file (e.g. truncated), not a dict of state_dicts with
             ``G``/``G_ema``/``D`` keys, or names/shapes that do not match the configuration.
     """
     path, data = _read(path, map_location)
     gens: dict[str, Generator | None] = {"G": None, "G_ema": None}
+    shared: dmtet.TetGrid | None = None  # one grid for both generators, read once
+    grid_path = None
     for role in gens:
         if role in data:
-            cfg = _generator_config(data, data[role], path, generator_config)
-            if grid is None:  # one default grid for both generators
-                grid = dmtet.TetGrid.bcc(cfg.grid_resolution, scale=cfg.dmtet_scale)
-            gens[role] = _generator(data[role], role, path, cfg, grid).to(map_location)
+            cfg, role_grid = _grid_for(
+                _generator_config(data, data[role], path, generator_config), grid, None
+            )
+            if role_grid is None:
+                role_grid = shared if shared is not None else configured_grid(cfg)
+            shared, grid_path = role_grid, cfg.tet_grid
+            gens[role] = _generator(data[role], role, path, cfg, role_grid).to(map_location)
+    if "config" not in data and shared is not None:
+        _warn_official_grid(path, shared, grid_path, "load_official_checkpoint")
     disc = None
     if "D" in data:
         dcfg = discriminator_config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -81,6 +82,10 @@ class GeneratorConfig:
             ``tet_res`` is still read from YAML files and stored configs (``RENAMED_FIELDS``).
         grid_resolution: BCC cells per side of the default tet grid built when no grid is given
             (35 gives about as many vertices as GET3D's res-90 Quartet grid).
+        tet_grid: a tet-grid file (``.npz``: GET3D's ``data/tets/90_compress.npz``, nvdiffrec or
+            kaolin layouts) the generator extracts meshes on, scaled to ``dmtet_scale``; None
+            (default) builds the BCC grid of ``grid_resolution``. Stored with the configuration
+            in our checkpoints, so a loaded generator uses its training grid again.
         dmtet_scale: side of the object box centred on the origin (1.0; chair 0.8).
         deformation_multiplier: 1.0 (GET3D doubles it for FlexiCubes).
         image_resolution: rendered image side (1024).
@@ -106,6 +111,7 @@ class GeneratorConfig:
     feat_channels: int = 16
     deformation_divisor: int = 90
     grid_resolution: int = 35
+    tet_grid: str | None = None
     dmtet_scale: float = 1.0
     deformation_multiplier: float = 1.0
     image_resolution: int = 1024
@@ -157,6 +163,10 @@ class GeneratorConfig:
                 raise ValueError(f"{name}: expected a positive number, got {getattr(self, name)!r}")
         if self.conv_clamp is not None and not self.conv_clamp > 0:
             raise ValueError(f"conv_clamp: expected None or a positive number, got {self.conv_clamp!r}")
+        if isinstance(self.tet_grid, os.PathLike):  # a Path is stored as its string
+            object.__setattr__(self, "tet_grid", os.fspath(self.tet_grid))
+        if self.tet_grid is not None and (not isinstance(self.tet_grid, str) or not self.tet_grid):
+            raise ValueError(f"tet_grid: expected None or a grid file path, got {self.tet_grid!r}")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> GeneratorConfig:

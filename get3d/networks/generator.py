@@ -12,7 +12,8 @@ State (names equal the official checkpoints, so they load with ``strict=True``):
 
 The tet grid used for mesh extraction is explicit state of the module, :attr:`Generator.tet_grid`:
 given to the constructor (e.g. ``dmtet.TetGrid.load('90_compress.npz', scale)`` for GET3D's own
-grid) or built there as ``TetGrid.bcc(grid_resolution, dmtet_scale)``, replaced only by
+grid), else loaded from the configuration's ``tet_grid`` file or built as
+``TetGrid.bcc(grid_resolution, dmtet_scale)``, replaced only by
 :meth:`Generator.set_grid`. It is not in the ``state_dict`` (official checkpoints do not store
 it) and follows the module through ``.to()`` / ``.cuda()`` / ``.double()``. World frame: Y up,
 object in the box ``[-s/2, s/2]^3`` with ``s = dmtet_scale``; SDF positive inside.
@@ -31,6 +32,7 @@ from render.camera import Cameras
 
 from .config import GeneratorConfig
 from .conv import NoiseMode, ToRGBLayer
+from .grids import configured_grid
 from .heads import TriplaneTexGeo, bound_deformation, postprocess_geometry
 from .mapping import MappingNetwork
 from .outputs import GeneratedMesh, GridGeometry, Latents, PointGeometry, Triplanes
@@ -138,8 +140,9 @@ class Generator(nn.Module):
 
     Args:
         config: sizes (default: the official model); every size is configurable.
-        grid: the tet grid for mesh extraction (:attr:`tet_grid`); None builds
-            ``TetGrid.bcc(grid_resolution, dmtet_scale)`` here. Its box must be ``[-s/2, s/2]^3``.
+        grid: the tet grid for mesh extraction (:attr:`tet_grid`); None loads the configuration's
+            ``tet_grid`` file, or without one builds ``TetGrid.bcc(grid_resolution, dmtet_scale)``.
+            Its box must be ``[-s/2, s/2]^3``.
     """
 
     def __init__(self, config: GeneratorConfig | None = None, grid: dmtet.TetGrid | None = None) -> None:
@@ -158,7 +161,7 @@ class Generator(nn.Module):
         self.mapping_geo = MappingNetwork(cfg.z_dim, 0, cfg.w_dim, self.num_ws_geo, **mapping_kwargs)
         if grid is None:
             with torch.device("cpu"):  # real data even when the module is built on the meta device
-                grid = dmtet.TetGrid.bcc(cfg.grid_resolution, scale=cfg.dmtet_scale)
+                grid = configured_grid(cfg)
         self._tet_grid = self._placed_grid(grid)
 
     # ------------------------------------------------------------------ grid and box

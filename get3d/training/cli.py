@@ -7,7 +7,9 @@ on first use. ``--config`` takes a YAML file or the name of a preset shipped wit
 (``default``, ``shapenet_car``, ``shapenet_chair``, ``shapenet_motorbike``,
 ``shapenet_car_separate``, ``shapenet_chair_separate``). Several processes:
 ``torchrun --nproc_per_node N train.py ...`` (the global batch and the results do not depend on
-N). Every run writes its resolved config to ``<out>/config.yaml``.
+N). Every run writes its resolved config to ``<out>/config.yaml``. ``--init-from CHECKPOINT``
+starts a new run from a checkpoint's weights (fine-tuning an official GET3D file: GET3D's
+``--resume_pretrain``); ``--resume`` continues a run with its optimisers and RNG state.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -44,6 +47,21 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--resume-from", type=Path, default=None, metavar="CHECKPOINT", help="continue from this file"
     )
+    parser.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        metavar="CHECKPOINT",
+        help="start a new run from this checkpoint's G, G_ema and D weights (official GET3D or ours) "
+        "with fresh optimisers at step 0, as GET3D's --resume_pretrain",
+    )
+    parser.add_argument(
+        "--tet-grid",
+        default=None,
+        metavar="NPZ",
+        help="tet grid file of the generator (= generator.tet_grid; GET3D's is data/tets/90_compress.npz "
+        "of its repository; default: the config's, else a BCC grid)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     parser.add_argument(
         "overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. batch=16 loss.gamma=80"
@@ -56,9 +74,18 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     raise ``SystemExit(2)`` with a message naming the flag or key)."""
     parser = build_parser(prog)
     args = parser.parse_args(None if argv is None else list(argv))
+    if args.tet_grid is not None and not Path(args.tet_grid).is_file():
+        parser.error(f"--tet-grid: no file at {args.tet_grid!r}")
+    if args.init_from is not None:
+        if args.resume or args.resume_from is not None:
+            parser.error("--init-from: starts a new run; it cannot be combined with --resume/--resume-from")
+        if not args.init_from.is_file():
+            parser.error(f"--init-from: no checkpoint file at {str(args.init_from)!r}")
     try:
         preset = preset_path(args.config)
         config = load_config(preset, args.overrides)
+        if args.tet_grid is not None:  # the flag wins over the preset and the overrides
+            config = replace(config, generator=replace(config.generator, tet_grid=args.tet_grid))
     except FileNotFoundError as exc:  # "config: expected a YAML file or a preset name ..."
         parser.error(f"--{exc}")
     except ConfigError as exc:
@@ -73,9 +100,13 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     out = Path(args.out) if args.out else Path("runs") / f"{preset.stem}-{stamp}"
     info = init_distributed(config.device)
     try:
-        result = train(config, out, resume=resume, info=info)
+        result = train(config, out, resume=resume, init_from=args.init_from, info=info)
     except FileExistsError as exc:  # a fresh start into a folder that holds a run
         parser.error(f"--out: {exc}")
+    except ValueError as exc:
+        if not str(exc).startswith("init_from: "):
+            raise
+        parser.error(f"--init-from: {str(exc).removeprefix('init_from: ')}")
     finally:
         cleanup_distributed()
     if info.is_main:

@@ -61,8 +61,15 @@ class DataConfig:
         category: built-in category (``chair``, ``table``, ``car``).
         path: folder source: ``<root>/img/<synset>`` (GET3D's ``--data``).
         camera_path: folder source: ``<root>/camera`` (GET3D's ``--camera_path``).
-        split: ``train``/``val``/``test`` split of the built-in set, or a split file path for a
-            folder (None: every shape).
+        split: the shapes trained on: ``train`` (the presets; GET3D's ``--use_shapenet_split 1``),
+            ``val`` or ``test`` (a split of the built-in set, or ``<split_dir>/<split>.txt`` of a
+            folder), ``all`` (every shape, test shapes included: an explicit choice the run log
+            states), or a split file path (folder source). Validation uses the ``val`` split and
+            evaluation the ``test`` split of the same split folder.
+        split_dir: folder source: GET3D's split folder holding ``train.txt``, ``val.txt`` and
+            ``test.txt`` (one shape id per line; GET3D's ``3dgan_data_split/shapenet_<category>``).
+            None: ``<root>/splits/<synset>`` beside ``path`` = ``<root>/img/<synset>``, where
+            ``get3d prepare`` writes them.
         builtin_categories: categories the built-in set is built with (all three by default, so the
             presets share one cached set; ``category`` must be one of them).
         builtin_shapes: shapes per category of the built-in set.
@@ -77,6 +84,7 @@ class DataConfig:
     path: str | None = None
     camera_path: str | None = None
     split: str | None = "train"
+    split_dir: str | None = None
     builtin_categories: tuple[str, ...] = ("chair", "table", "car")
     builtin_shapes: int = 96
     builtin_views: int = 24
@@ -163,12 +171,14 @@ class TrainConfig:
     """One training run.
 
     Attributes:
-        generator, discriminator: network sizes (defaults: the official 1024-pixel models).
+        generator, discriminator: network sizes (defaults: the official 1024-pixel models). The
+            tet grid is ``generator.tet_grid``: a ``.npz`` grid file (GET3D's
+            ``data/tets/90_compress.npz``, nvdiffrec or kaolin layouts) scaled to
+            ``generator.dmtet_scale``; None builds the BCC grid of ``generator.grid_resolution``.
+            The top-level key ``tet_grid`` (YAML, ``tet_grid=FILE``, older stored configs) is read
+            as ``generator.tet_grid``; :attr:`tet_grid` reads it.
         data, loss, optim, render: see :class:`DataConfig`, :class:`LossConfig`,
             :class:`OptimConfig`, :class:`RenderConfig`.
-        tet_grid: a ``.npz`` tet grid (GET3D's ``data/tets/90_compress.npz``, nvdiffrec or kaolin
-            layouts; ``dmtet.TetGrid.load``) scaled to ``generator.dmtet_scale``; None builds the
-            BCC grid of ``generator.grid_resolution``.
         batch: global batch per step (32); independent of the number of processes.
         batch_gpu: samples per forward pass per process (4); the global batch must be a multiple
             of ``batch_gpu * processes`` (gradients are accumulated over the rounds).
@@ -197,7 +207,6 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
-    tet_grid: str | None = None
     batch: int = 32
     batch_gpu: int = 4
     total_kimg: float = 20000.0
@@ -242,6 +251,11 @@ class TrainConfig:
                 f"loss.d_reg_interval, loss.g_reg_interval: expected positive integers, got "
                 f"{self.loss.d_reg_interval}, {self.loss.g_reg_interval}"
             )
+
+    @property
+    def tet_grid(self) -> str | None:
+        """The run's tet-grid file, ``generator.tet_grid`` (None: the BCC grid)."""
+        return self.generator.tet_grid
 
     @property
     def total_steps(self) -> int:
@@ -320,6 +334,28 @@ def _name(hint: Any) -> str:
     return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
 
 
+_TOP_LEVEL_GRID = "tet_grid"
+
+
+def _move_top_level_grid(data: dict, prefix: str) -> dict:
+    """``data`` with the top-level ``tet_grid`` (its place before it moved into the generator's
+    configuration) read as ``generator.tet_grid``; a null one (older stored configs) is dropped."""
+    data = dict(data)
+    value = data.pop(_TOP_LEVEL_GRID)
+    if value is None:
+        return data
+    generator = data.get("generator", {})
+    if not isinstance(generator, dict):
+        return data  # the generator section's own error is raised by the caller
+    if generator.get("tet_grid") not in (None, value):
+        raise ConfigError(
+            f"{prefix}tet_grid: the same setting as {prefix}generator.tet_grid; give one of them, got "
+            f"{value!r} and {generator['tet_grid']!r}"
+        )
+    data["generator"] = {**generator, "tet_grid": value}
+    return data
+
+
 def config_from_dict(data: dict, cls: type = TrainConfig, base: Any = None, prefix: str = "") -> Any:
     """Build ``cls`` from ``base`` (default: ``cls()``) with the fields in ``data`` replaced.
 
@@ -333,6 +369,8 @@ def config_from_dict(data: dict, cls: type = TrainConfig, base: Any = None, pref
         data = rename_legacy_fields(cls, data, prefix)  # e.g. generator.tet_res -> deformation_divisor
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    if cls is TrainConfig and _TOP_LEVEL_GRID in data:
+        data = _move_top_level_grid(data, prefix)
     hints = _hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     changes = {}

@@ -11,11 +11,23 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 import dmtet
 from get3d.data import MultiviewDataset, ProceduralDatasetConfig, procedural_dataset
+from get3d.networks.grids import configured_grid
 
 from .config import DataSource, TrainConfig
 from .step import RealSchedule
 
-__all__ = ["ValidationRefs", "build_dataset", "collate_real", "load_grid", "real_batches"]
+__all__ = [
+    "SPLIT_ALL",
+    "SPLIT_NAMES",
+    "ValidationRefs",
+    "build_dataset",
+    "collate_real",
+    "load_grid",
+    "real_batches",
+    "split_dir",
+    "split_file",
+    "split_note",
+]
 
 
 @dataclass(frozen=True)
@@ -26,47 +38,127 @@ class ValidationRefs:
     ids: tuple[str, ...]
 
 
+SPLIT_ALL = "all"
+"""``data.split`` value that trains on every shape (test shapes included)."""
+SPLIT_NAMES = ("train", "val", "test")
+"""GET3D's split names: train on ``train``, validate on ``val``, evaluate on ``test``."""
+
+
+def _procedural(config: TrainConfig, progress: bool):  # -> get3d.data.builtin.ProceduralDataset
+    data = config.data
+    pconf = ProceduralDatasetConfig(
+        categories=data.builtin_categories,
+        shapes_per_category=data.builtin_shapes,
+        views=data.builtin_views,
+        resolution=data.builtin_resolution,
+    )
+    if data.category not in pconf.categories:
+        raise ValueError(f"data.category: expected one of {list(pconf.categories)}, got {data.category!r}")
+    return procedural_dataset(pconf, data.cache_dir, progress=progress)
+
+
+def split_dir(config: TrainConfig) -> Path:
+    """The split folder of a folder data set: ``data.split_dir``, else ``<root>/splits/<synset>``
+    for ``data.path`` = ``<root>/img/<synset>`` (where ``get3d prepare`` writes its splits)."""
+    data = config.data
+    if data.split_dir is not None:
+        return Path(data.split_dir)
+    if data.path is None:
+        raise ValueError("data.path: required for data.source=folder, got null")
+    path = Path(data.path)
+    return path.parent.parent / "splits" / path.name
+
+
+def split_file(config: TrainConfig, name: str, *, progress: bool = False) -> Path | None:
+    """The split file of the split ``name`` of the configured data: ``train``, ``val``, ``test``
+    (the built-in set's, or ``<split folder>/<name>.txt``), ``all`` (None: every shape), or for a
+    folder source the path of a split file. The built-in set is built on first use.
+
+    Raises:
+        ValueError: ``name`` is None or not one of these; ``data.split_dir`` with the built-in set.
+        FileNotFoundError: the split file does not exist (the message says where GET3D keeps them).
+    """
+    data = config.data
+    if name is None:
+        raise ValueError(
+            f"data.split: expected {', '.join(SPLIT_NAMES)}, {SPLIT_ALL} or a split file, got null; "
+            f"training on every shape (test shapes included) is written data.split={SPLIT_ALL}"
+        )
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"data.split: expected a split name or a split file, got {name!r}")
+    if name == SPLIT_ALL:
+        return None
+    if data.source is DataSource.BUILTIN:
+        if data.split_dir is not None:
+            raise ValueError(
+                f"data.split_dir: applies to data.source=folder (the built-in set has its own splits), "
+                f"got {data.split_dir!r}"
+            )
+        if name not in SPLIT_NAMES:
+            expected = f"{', '.join(SPLIT_NAMES)} or {SPLIT_ALL}"
+            raise ValueError(f"data.split: expected {expected} for the built-in set, got {name!r}")
+        return _procedural(config, progress).split_file(data.category, name)
+    if name not in SPLIT_NAMES:
+        path = Path(name)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"data.split: expected {', '.join(SPLIT_NAMES)}, {SPLIT_ALL} or an existing split file, "
+                f"got {name!r}"
+            )
+        return path
+    folder = split_dir(config)
+    path = folder / f"{name}.txt"
+    if not path.is_file():
+        where = "data.split_dir" if data.split_dir is not None else f"data.split_dir (default {folder})"
+        raise FileNotFoundError(
+            f"{where}: no {name}.txt in {str(folder)!r}; expected GET3D's split folder with train.txt, "
+            f"val.txt and test.txt (one shape id per line; GET3D's 3dgan_data_split/shapenet_<category>), "
+            f"or data.split={SPLIT_ALL} to train on every shape"
+        )
+    return path
+
+
 def build_dataset(config: TrainConfig, progress: bool = True) -> tuple[Dataset, ValidationRefs | None]:
-    """The training :class:`~get3d.data.MultiviewDataset` at the generator's image resolution, and
-    the validation references (built-in data set only; None otherwise). The built-in set is
-    generated into its cache on first use."""
+    """The training :class:`~get3d.data.MultiviewDataset` of the split ``data.split`` (see
+    :func:`split_file`) at the generator's image resolution, and the validation references (the
+    built-in set's ``val`` meshes; None for a folder, which has no meshes). The built-in set is
+    generated into its cache on first use. A shape listed in the split but missing from the data
+    raises :class:`get3d.data.DatasetError` naming it."""
     data = config.data
     res = config.generator.image_resolution
     if data.source is DataSource.BUILTIN:
-        pconf = ProceduralDatasetConfig(
-            categories=data.builtin_categories,
-            shapes_per_category=data.builtin_shapes,
-            views=data.builtin_views,
-            resolution=data.builtin_resolution,
+        chosen = split_file(config, data.split, progress=progress)  # checks the split, builds the set
+        built = _procedural(config, progress=False)
+        ds = MultiviewDataset(
+            built.data_dir(data.category), built.camera_root, resolution=res, split_file=chosen
         )
-        if data.category not in pconf.categories:
-            raise ValueError(
-                f"data.category: expected one of {list(pconf.categories)}, got {data.category!r}"
-            )
-        built = procedural_dataset(pconf, data.cache_dir, progress=progress)
-        split = data.split
-        if split not in (None, "train", "val", "test"):
-            raise ValueError(
-                f"data.split: expected train, val, test or null for the built-in set, got {split!r}"
-            )
-        ds = built.dataset(data.category, resolution=res, split=split)
         from get3d.data import read_split
 
         val_ids = tuple(read_split(built.split_file(data.category, "val")))
         return ds, (ValidationRefs(built.mesh_dir(data.category), val_ids) if val_ids else None)
     if data.path is None or data.camera_path is None:
         raise ValueError("data.path, data.camera_path: required for data.source=folder, got null")
-    return MultiviewDataset(data.path, data.camera_path, resolution=res, split_file=data.split), None
+    chosen = split_file(config, data.split)
+    return MultiviewDataset(data.path, data.camera_path, resolution=res, split_file=chosen), None
+
+
+def split_note(config: TrainConfig, dataset: MultiviewDataset) -> str:
+    """One line for the run log: which shapes the run trains on."""
+    n = len(dataset.shape_ids)
+    split = config.data.split
+    if split == SPLIT_ALL:
+        return (
+            f"data: training on ALL {n} shapes (data.split={SPLIT_ALL}): no shapes held out, the val and "
+            "test shapes included"
+        )
+    return f"data: training on the {split!r} split, {n} shapes ({len(dataset)} views)"
 
 
 def load_grid(config: TrainConfig) -> dmtet.TetGrid | None:
-    """The configured tet grid (``tet_grid``) in the generator's box, or None (BCC default)."""
-    if config.tet_grid is None:
+    """The configured tet grid (``generator.tet_grid``) in the generator's box, or None (BCC default)."""
+    if config.generator.tet_grid is None:
         return None
-    path = Path(config.tet_grid)
-    if not path.is_file():
-        raise FileNotFoundError(f"tet_grid: no such file {path}")
-    return dmtet.TetGrid.load(path, scale=config.generator.dmtet_scale)
+    return configured_grid(config.generator)
 
 
 class _StepSampler(Sampler[list[int]]):

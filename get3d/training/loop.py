@@ -21,12 +21,12 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from get3d.networks import Discriminator, Generator
+from get3d.networks import Discriminator, Generator, load_official_checkpoint
 from render.backend import RasterContext
 
 from .checkpoint import CheckpointManager, capture_rng_state, load_checkpoint, restore_rng_state
 from .config import TrainConfig, config_to_dict
-from .data import ValidationRefs, build_dataset, load_grid, real_batches
+from .data import ValidationRefs, build_dataset, load_grid, real_batches, split_note
 from .distributed import DistInfo, all_reduce_gradients, all_reduce_sum, init_distributed, render_context
 from .optim import ema_beta, lazy_adam, sanitize_gradients, update_ema
 from .phases import Phase, phases_for_step
@@ -95,6 +95,7 @@ def train(
     run_dir: str | Path,
     *,
     resume: bool | str | Path = False,
+    init_from: str | Path | None = None,
     stop_after: int | None = None,
     info: DistInfo | None = None,
 ) -> TrainResult:
@@ -105,11 +106,20 @@ def train(
         run_dir: run folder (created; receives the resolved config, metrics, pictures, checkpoints).
         resume: False starts from scratch; True continues from the latest checkpoint in ``run_dir``
             (from scratch when there is none); a path continues from that checkpoint file.
+        init_from: a new run (step 0, fresh optimisers, the run's seed for everything else) whose
+            G, G_ema and D start from the weights of this checkpoint: an official GET3D file
+            (``{'G', 'G_ema', 'D'}``) or one of ours, as GET3D's ``--resume_pretrain``. The
+            weights must fit ``config``'s sizes. Not together with ``resume``.
         stop_after: stop (with a checkpoint) after this many steps of this call (tests, chunked runs).
         info: process placement (default: :func:`init_distributed` from the environment).
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config: expected a TrainConfig, got {type(config).__name__}")
+    if init_from is not None and resume is not False:
+        raise ValueError(
+            f"init_from: starts a new run from a checkpoint's weights; it cannot be combined with resume "
+            f"(got init_from={str(init_from)!r}, resume={resume!r})"
+        )
     info = init_distributed(config.device) if info is None else info
     threads = torch.get_num_threads()
     deterministic = torch.are_deterministic_algorithms_enabled()
@@ -117,7 +127,7 @@ def train(
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     try:
-        return _train(config, Path(run_dir), resume, stop_after, info)
+        return _train(config, Path(run_dir), resume, init_from, stop_after, info)
     finally:  # the run's process-wide switches do not outlive it
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
@@ -173,8 +183,27 @@ def _build_data(config: TrainConfig, info: DistInfo) -> tuple[Dataset, Validatio
     return dataset, val_refs
 
 
-def _build_run(config: TrainConfig, info: DistInfo, micro: list[int], source: Path | None) -> _Run:
-    """Networks and optimisers from the seed, then the state of checkpoint ``source`` (if any)."""
+def _init_weights(run: _Run, path: Path) -> None:
+    """G, G_ema and D of ``run`` take the weights of the checkpoint at ``path`` (official or ours;
+    read with ``weights_only=True``, loaded strictly, on the run's grid)."""
+    c = run.config
+    try:
+        nets = load_official_checkpoint(path, c.generator, c.discriminator, grid=run.G.tet_grid)
+    except (FileNotFoundError, ValueError) as err:
+        raise type(err)(f"init_from: {str(err).removeprefix('path: ')}") from None
+    for role in ("G", "G_ema", "D"):
+        source = getattr(nets, role)
+        if source is None:
+            held = [r for r in ("G", "G_ema", "D") if getattr(nets, r) is not None]
+            raise ValueError(f"init_from: expected G, G_ema and D weights in {str(path)!r}, it holds {held}")
+        getattr(run, role).load_state_dict(source.state_dict())
+
+
+def _build_run(
+    config: TrainConfig, info: DistInfo, micro: list[int], source: Path | None, init_from: Path | None = None
+) -> _Run:
+    """Networks and optimisers from the seed, then the state of checkpoint ``source`` (if any), or
+    only the weights of ``init_from`` (a new run)."""
     torch.manual_seed(config.seed)
     G = Generator(config.generator, load_grid(config)).to(info.device)
     D = Discriminator(config.discriminator).to(info.device)
@@ -190,6 +219,8 @@ def _build_run(config: TrainConfig, info: DistInfo, micro: list[int], source: Pa
         run.step, run.images = int(ckpt["step"]), int(ckpt["images_seen"])
         run.counters = dict(ckpt["counters"])
         restore_rng_state(ckpt["rng"])
+    elif init_from is not None:
+        _init_weights(run, init_from)
     return run
 
 
@@ -315,7 +346,12 @@ def _due(every: int, step: int) -> bool:
 
 
 def _train(
-    config: TrainConfig, run_dir: Path, resume: bool | str | Path, stop_after: int | None, info: DistInfo
+    config: TrainConfig,
+    run_dir: Path,
+    resume: bool | str | Path,
+    init_from: str | Path | None,
+    stop_after: int | None,
+    info: DistInfo,
 ) -> TrainResult:
     """Set up, then run steps until ``total_kimg``, ``stop_after`` or ``max_minutes``; the main
     process snapshots, validates, logs and checkpoints on the configured schedules and at the end."""
@@ -324,8 +360,11 @@ def _train(
     manager = _checkpoints(config, run_dir, resume)
     log = RunLog(run_dir, config, enabled=info.is_main)  # writes config.yaml
     dataset, val_refs = _build_data(config, info)
+    log.note(split_note(config, dataset))
     source = manager.latest() if resume is True else (Path(resume) if resume else None)
-    run = _build_run(config, info, micro, source)
+    run = _build_run(config, info, micro, source, None if init_from is None else Path(init_from))
+    if init_from is not None:
+        log.note(f"weights: initialised from {init_from} (G, G_ema, D; fresh optimisers, step 0)")
     start_step, total = run.step, config.total_steps
     end = total if stop_after is None else min(total, run.step + stop_after)
     validate = bool(config.val_every) and val_refs is not None

@@ -1,6 +1,7 @@
 """Does a run learn? Geometry scores of a checkpoint's G_ema against the untrained generator.
 
-``python -m get3d.training.progress RUN_DIR [--checkpoint PATH] [--split test] [--per-ref 5]``
+``python -m get3d.training.progress RUN_DIR [--checkpoint PATH] [--split test] [--per-ref 5]
+[--tet-grid NPZ]``
 rebuilds the untrained generator of the run (same seed, so the same initial weights), generates
 ``per_ref`` shapes per reference shape for both (psi 1, fixed latents), and prints COV-CD (%,
 higher is better) and MMD-CD (x 10^3, lower is better) against the built-in data set's
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -50,12 +52,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: the run's latest")
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
     parser.add_argument("--per-ref", type=int, default=5, help="generated shapes per reference (GET3D: 5)")
+    parser.add_argument(
+        "--tet-grid", default=None, help="tet grid file (default: the run's generator.tet_grid)"
+    )
     args = parser.parse_args(argv)
+    if args.tet_grid is not None and not Path(args.tet_grid).is_file():
+        parser.error(f"--tet-grid: no file at {args.tet_grid!r}")
     path = args.checkpoint or CheckpointManager(args.run_dir).latest()
     if path is None:
         parser.error(f"run_dir: no checkpoint in {args.run_dir}")
     ckpt = load_checkpoint(path)
     config: TrainConfig = config_from_dict(ckpt["config"])
+    if args.tet_grid is not None:
+        config = replace(config, generator=replace(config.generator, tet_grid=args.tet_grid))
     if config.data.source is not DataSource.BUILTIN:
         parser.error("run_dir: only runs on the built-in data set have ground-truth meshes here")
     data = config.data

@@ -61,6 +61,15 @@ class RunLog:
             text = yaml.safe_dump(config_to_dict(config), sort_keys=False)
             (self.run_dir / "config.yaml").write_text(text, encoding="utf-8")
 
+    def note(self, text: str) -> None:
+        """State ``text`` (one line: what data or weights the run starts from) on the console and
+        as a comment at the end of ``config.yaml``."""
+        if not self.enabled:
+            return
+        tqdm.write(text)
+        with open(self.run_dir / "config.yaml", "a", encoding="utf-8") as f:
+            f.write(f"# {text}\n")
+
     @property
     def metrics_path(self) -> Path:
         return self.run_dir / "metrics.jsonl"

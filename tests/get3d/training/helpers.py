@@ -46,7 +46,7 @@ def tiny_overrides(cache_dir: Path) -> list[str]:
         "discriminator.cmap_dim=8",
         "data.source=builtin",
         "data.category=chair",
-        "data.split=null",
+        "data.split=all",
         "data.builtin_categories=[chair]",
         "data.builtin_shapes=3",
         "data.builtin_views=2",

@@ -1,5 +1,6 @@
 """Preset inheritance (``base:``): the ShapeNet presets resolve exactly as their stand-alone
-versions did, and bases merge, resolve relative to the preset and reject cycles and bad keys."""
+versions did (but for the split they train on), and bases merge, resolve relative to the preset
+and reject cycles and bad keys."""
 
 from __future__ import annotations
 
@@ -18,7 +19,15 @@ def _standalone(gamma: int, dmtet_scale: float, camera: str) -> dict:
     return {
         "generator": {"dmtet_scale": dmtet_scale, "image_resolution": 1024},
         "discriminator": {"image_resolution": 1024},
-        "data": {"source": "folder", "path": None, "camera_path": None, "split": None, "workers": 3},
+        # split: train since issue 15 (GET3D's --use_shapenet_split 1; it was null = every shape)
+        "data": {
+            "source": "folder",
+            "path": None,
+            "camera_path": None,
+            "split": "train",
+            "split_dir": None,
+            "workers": 3,
+        },
         "loss": {"gamma": gamma, "camera_distribution": camera},
         "batch": 32,
         "batch_gpu": 4,

@@ -197,6 +197,17 @@ def test_tet_grid_file_is_used(tiny_cache: Path, tmp_path: Path):
     assert loaded.vertices.shape == grid.vertices.shape and float(loaded.vertices.max()) == pytest.approx(0.4)
     result = train(config, tmp_path / "run")
     assert result.finished
+    # the grid file is stored in the checkpoint and used again when loading it
+    assert load_checkpoint(result.checkpoint)["config"]["generator"]["tet_grid"] == str(
+        tmp_path / "3_compress.npz"
+    )
+    from get3d.networks import load_generator
+
+    assert torch.equal(load_generator(result.checkpoint).tet_grid.tets, grid.tets)
+    from get3d.training.progress import main as progress_main
+
+    with pytest.raises(SystemExit):
+        progress_main([str(tmp_path / "run"), "--tet-grid", str(tmp_path / "missing.npz")])
     bad = load_config(
         REPO / "configs" / "default.yaml", [*overrides[:-1], f"tet_grid={tmp_path / 'missing.npz'}"]
     )
