@@ -578,6 +578,7 @@ def _invert(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         f"wrote {', '.join(str(p) for p in written)} ({result.space.value}, {result.steps} steps, "
         f"final loss {result.final_loss:.4g}, {result.seconds:.1f} s)"
     )
+    return 0
 
 
 def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
