@@ -23,11 +23,21 @@ import argparse
 import importlib
 import importlib.util
 import math
-import os
 import platform
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+
+from get3d.cli_args import (
+    add_export_args,
+    add_model_args,
+    check_common,
+    export_formats,
+    load_model,
+    material,
+    positive_int,
+    raster_context,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -39,64 +49,6 @@ _DELEGATED = {
 }
 
 
-def _positive_int(flag: str) -> Callable[[str], int]:
-    def convert(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag}: expected a positive integer, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{flag}: expected a positive integer, got {text!r}")
-        return value
-
-    return convert
-
-
-def _add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("checkpoint", help="generator checkpoint (.pt): official GET3D or get3d.training")
-    p.add_argument(
-        "--config",
-        default="auto",
-        help="generator sizes: auto (stored in our checkpoints, else official), official, "
-        "official-<car|chair|motorbike|table> or tiny",
-    )
-    grid = p.add_mutually_exclusive_group()
-    grid.add_argument(
-        "--grid-resolution",
-        type=_positive_int("--grid-resolution"),
-        help="BCC tet grid cells per side for mesh extraction (default: the config's; 35 ~ GET3D's 90 grid)",
-    )
-    grid.add_argument("--tet-grid", help="tet grid file instead (e.g. GET3D's data/tets/90_compress.npz)")
-    p.add_argument("--psi", type=float, default=0.7, help="truncation psi (default 0.7, GET3D's)")
-    p.add_argument(
-        "--w-avg-samples",
-        type=_positive_int("--w-avg-samples"),
-        default=100_000,
-        help="z samples for recomputing w_avg before sampling, as GET3D does (default 100000)",
-    )
-    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    p.add_argument("--backend", default="auto", choices=["auto", "torch", "nvdiffrast"], help="rasterizer")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-
-
-def _add_export_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--texture-size",
-        type=_positive_int("--texture-size"),
-        default=2048,
-        help="texture side (default 2048, GET3D's)",
-    )
-    p.add_argument(
-        "--max-faces",
-        type=int,
-        default=0,
-        help="simplify denser meshes to this many faces before unwrapping "
-        "(default 0: never, the full marching-tets mesh as GET3D exports it)",
-    )
-    p.add_argument("--roughness", type=float, default=1.0, help="material roughness in [0, 1] (default 1)")
-    p.add_argument("--metallic", type=float, default=0.0, help="material metallic in [0, 1] (default 0)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="get3d", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -105,27 +57,27 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser(name, help=f"same as `{target}` (arguments are passed on)", add_help=False)
 
     s = sub.add_parser("sample", help="sample shapes: image grid, turntable GIFs, textured meshes")
-    _add_model_args(s)
+    add_model_args(s)
     s.add_argument("--out", required=True, help="output folder")
-    s.add_argument("-n", "--num", type=_positive_int("--num"), default=4, help="number of shapes (default 4)")
+    s.add_argument("-n", "--num", type=positive_int("--num"), default=4, help="number of shapes (default 4)")
     s.add_argument("--geo-seed", type=int, default=0, help="seed of the geometry codes (default 0)")
     s.add_argument(
         "--tex-seed", type=int, default=None, help="seed of the texture codes (default geo-seed + 1)"
     )
-    s.add_argument("--views", type=_positive_int("--views"), default=24, help="turntable views (default 24)")
-    s.add_argument("--resolution", type=_positive_int("--resolution"), default=256, help="image side")
+    s.add_argument("--views", type=positive_int("--views"), default=24, help="turntable views (default 24)")
+    s.add_argument("--resolution", type=positive_int("--resolution"), default=256, help="image side")
     s.add_argument("--no-turntable", action="store_true", help="only the grid image (GET3D's view 4)")
     s.add_argument("--export", default="none", help="mesh formats: none, glb, obj or glb,obj (default none)")
-    _add_export_args(s)
+    add_export_args(s)
 
     i = sub.add_parser("interpolate", help="interpolate geometry and/or texture latents")
-    _add_model_args(i)
+    add_model_args(i)
     i.add_argument("--out", required=True, help="output folder")
     i.add_argument(
         "--geo-seeds", type=int, nargs=2, default=(0, 1), metavar=("A", "B"), help="geometry seeds"
     )
     i.add_argument("--tex-seeds", type=int, nargs=2, default=(2, 3), metavar=("A", "B"), help="texture seeds")
-    i.add_argument("--steps", type=_positive_int("--steps"), default=10, help="steps per path (default 10)")
+    i.add_argument("--steps", type=positive_int("--steps"), default=10, help="steps per path (default 10)")
     i.add_argument(
         "--mode",
         default="both",
@@ -133,13 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="what the strip/GIF interpolate",
     )
     i.add_argument("--space", default="w", choices=["w", "z"], help="linear in w (GET3D) or slerp in z")
-    i.add_argument("--resolution", type=_positive_int("--resolution"), default=256, help="image side")
+    i.add_argument("--resolution", type=positive_int("--resolution"), default=256, help="image side")
     i.add_argument("--no-grid", action="store_true", help="skip the steps x steps geometry-by-texture grid")
     i.add_argument("--export", default="none", help="export every strip step: none, glb, obj or glb,obj")
-    _add_export_args(i)
+    add_export_args(i)
 
     e = sub.add_parser("export", help="export one sampled shape as a textured GLB or OBJ+MTL+PNG")
-    _add_model_args(e)
+    add_model_args(e)
     e.add_argument("--out", required=True, help="output file (.glb or .obj)")
     e.add_argument("--geo-seed", type=int, default=0, help="seed of the geometry code (default 0)")
     e.add_argument(
@@ -147,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--index", type=int, default=0, help="which sample of the seeds' sequence (default 0)")
     e.add_argument("--cleanup", action="store_true", help="drop small floating parts before unwrapping")
-    _add_export_args(e)
+    add_export_args(e)
     _add_invert_parser(sub)
     _add_serve_parser(sub)
     for command_parser in sub.choices.values():  # each command's errors name its own usage
@@ -159,99 +111,16 @@ def _add_serve_parser(sub: argparse._SubParsersAction) -> None:
     v = sub.add_parser(
         "serve", help="a local web page: seeds, psi, geometry x texture mix, 3D view, downloads"
     )
-    _add_model_args(v)
+    add_model_args(v)
     v.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine)"
     )
     v.add_argument("--port", type=int, default=7860, help="TCP port (default 7860; 0: any free port)")
-    _add_export_args(v)
+    add_export_args(v)
     v.set_defaults(texture_size=512)
 
 
 # ------------------------------------------------------------------------------------------ helpers
-
-
-def _formats(parser: argparse.ArgumentParser, text: str, flag: str = "--export") -> list[str]:
-    items = [t.strip().lower() for t in text.split(",") if t.strip()]
-    if items == ["none"]:
-        return []
-    bad = [t for t in items if t not in ("glb", "obj")]
-    if bad or not items:
-        parser.error(f"{flag}: expected none, glb, obj or glb,obj, got {text!r}")
-    return list(dict.fromkeys(items))
-
-
-def _config(parser: argparse.ArgumentParser, name: str):  # -> GeneratorConfig | None
-    from get3d.networks import GeneratorConfig
-
-    if name == "auto":
-        return None
-    if name == "tiny":
-        return GeneratorConfig.tiny()
-    if name == "official":
-        return GeneratorConfig.official()
-    if name.startswith("official-"):
-        try:
-            return GeneratorConfig.official(name.split("-", 1)[1])
-        except ValueError as err:
-            parser.error(f"--config: {err}")
-    parser.error(f"--config: expected auto, official, official-<category> or tiny, got {name!r}")
-    return None  # pragma: no cover
-
-
-def _check_common(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if not math.isfinite(args.psi):
-        parser.error(f"--psi: expected a finite number, got {args.psi}")
-    if hasattr(args, "texture_size") and args.texture_size < 8:
-        parser.error(f"--texture-size: expected at least 8, got {args.texture_size}")
-    if hasattr(args, "max_faces") and args.max_faces < 0:
-        parser.error(f"--max-faces: expected 0 (never simplify) or a positive count, got {args.max_faces}")
-    for flag in ("roughness", "metallic"):
-        value = getattr(args, flag, 0.0)
-        if not 0.0 <= value <= 1.0:
-            parser.error(f"--{flag}: expected a number in [0, 1], got {value}")
-    if hasattr(args, "resolution") and args.resolution < 8:
-        parser.error(f"--resolution: expected at least 8, got {args.resolution}")
-    if not os.path.isfile(args.checkpoint):
-        parser.error(f"checkpoint: no file at {args.checkpoint!r}")
-    if args.tet_grid is not None and not os.path.isfile(args.tet_grid):
-        parser.error(f"--tet-grid: no file at {args.tet_grid!r}")
-
-
-def _load(parser: argparse.ArgumentParser, args: argparse.Namespace):  # -> Generator
-    from get3d.networks import load_generator
-    from get3d.sampling import prepare_generator
-
-    try:
-        G = load_generator(
-            args.checkpoint,
-            config=_config(parser, args.config),
-            grid=args.tet_grid,
-            grid_resolution=args.grid_resolution,
-            device=args.device,
-        )
-    except (ValueError, FileNotFoundError) as err:
-        msg = str(err)  # load_generator names its argument `path`; this command calls it checkpoint
-        parser.error("checkpoint: " + msg.removeprefix("path: ") if msg.startswith("path: ") else msg)
-    if args.psi != 1.0:
-        prepare_generator(G, w_avg_samples=args.w_avg_samples)
-    return G
-
-
-def _context(parser: argparse.ArgumentParser, args: argparse.Namespace, G):  # -> RasterContext
-    """The one rasterizer context of this command (``--backend``), on the generator's device."""
-    from render.backend import make_context
-
-    try:
-        return make_context(args.backend, G.mapping.fc0.weight.device)
-    except (ImportError, ValueError) as err:
-        parser.error(f"--backend: {err}")
-
-
-def _material(args: argparse.Namespace):
-    from get3d.export import Material
-
-    return Material(roughness=args.roughness, metallic=args.metallic)
 
 
 def _grid_shape(n: int) -> tuple[int, int]:
@@ -271,12 +140,12 @@ def _sample(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from get3d.sampling import render_turntable, sample_latents, textured_mesh_of
     from render.camera import SNAPSHOT_VIEW
 
-    formats = _formats(parser, args.export)
-    _check_common(parser, args)
+    formats = export_formats(parser, args.export)
+    check_common(parser, args)
     if not args.no_turntable and args.views <= SNAPSHOT_VIEW:
         parser.error(f"--views: expected more than {SNAPSHOT_VIEW} (the grid uses view {SNAPSHOT_VIEW})")
-    G = _load(parser, args)
-    ctx = _context(parser, args, G)
+    G = load_model(parser, args)
+    ctx = raster_context(parser, args, G)
     lat = sample_latents(G, args.num, geo_seed=args.geo_seed, tex_seed=args.tex_seed, psi=args.psi)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -324,7 +193,7 @@ def _sample(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             print(f"sample {k}: skipped ({err})", file=sys.stderr)
             continue
         for fmt in formats:
-            written += save_textured_mesh(out / f"sample_{k:03d}.{fmt}", mesh, _material(args))
+            written += save_textured_mesh(out / f"sample_{k:03d}.{fmt}", mesh, material(args))
     print(
         f"wrote {len(written)} files to {out} (grid.png, latents.pt"
         f"{', turntable GIFs' if not args.no_turntable else ''}{', meshes' if formats else ''})"
@@ -340,12 +209,12 @@ def _interpolate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
     from get3d.sampling import render_turntable, sample_latents, textured_mesh_of
     from render.camera import SNAPSHOT_VIEW
 
-    formats = _formats(parser, args.export)
-    _check_common(parser, args)
+    formats = export_formats(parser, args.export)
+    check_common(parser, args)
     if args.steps < 2:
         parser.error(f"--steps: expected at least 2, got {args.steps}")
-    G = _load(parser, args)
-    ctx = _context(parser, args, G)
+    G = load_model(parser, args)
+    ctx = raster_context(parser, args, G)
     progress = not args.no_progress
 
     def code(seed: int, which: str):
@@ -391,7 +260,7 @@ def _interpolate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
             print(f"step {s}: skipped ({err})", file=sys.stderr)
             continue
         for fmt in formats:
-            save_textured_mesh(out / f"step_{s:03d}.{fmt}", mesh, _material(args))
+            save_textured_mesh(out / f"step_{s:03d}.{fmt}", mesh, material(args))
     print(f"wrote the interpolation to {out}")
     return 0
 
@@ -406,9 +275,9 @@ def _export(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error(f"--out: expected a file name ending in .glb or .obj, got {args.out!r}")
     if args.index < 0:
         parser.error(f"--index: expected a non-negative integer, got {args.index}")
-    _check_common(parser, args)
-    G = _load(parser, args)
-    ctx = _context(parser, args, G)
+    check_common(parser, args)
+    G = load_model(parser, args)
+    ctx = raster_context(parser, args, G)
     lat = sample_latents(G, args.index + 1, geo_seed=args.geo_seed, tex_seed=args.tex_seed, psi=args.psi)
     import torch
 
@@ -434,7 +303,7 @@ def _export(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         max_faces=args.max_faces or None,
         backend=ctx,
     )
-    paths = save_textured_mesh(args.out, tm, _material(args))
+    paths = save_textured_mesh(args.out, tm, material(args))
     print(
         f"wrote {', '.join(str(p) for p in paths)} ({tm.num_vertices} vertices, {tm.num_faces} faces, "
         f"texture {tm.texture_size[1]}x{tm.texture_size[0]})"
@@ -447,7 +316,7 @@ def _add_invert_parser(sub) -> None:  # sub: argparse's subparsers action
         "invert",
         help="find the latents of a shape from posed images or a mesh (latents.pt, GLB, comparison)",
     )
-    _add_model_args(v)
+    add_model_args(v)
     target = v.add_mutually_exclusive_group(required=True)
     target.add_argument(
         "--images",
@@ -463,13 +332,13 @@ def _add_invert_parser(sub) -> None:  # sub: argparse's subparsers action
         "--synset", default=None, help="--images: category folder under img/ when there are several"
     )
     v.add_argument("--space", default="w+", choices=["w", "w+"], help="optimise in W or W+ (default w+)")
-    v.add_argument("--steps", type=_positive_int("--steps"), default=100, help="Adam steps (default 100)")
+    v.add_argument("--steps", type=positive_int("--steps"), default=100, help="Adam steps (default 100)")
     v.add_argument("--lr", type=float, default=0.05, help="peak learning rate (default 0.05)")
     v.add_argument("--w-avg-weight", type=float, default=0.01, help="regulariser towards w_avg (0.01)")
-    v.add_argument("--views", type=_positive_int("--views"), default=8, help="--mesh: silhouette views (8)")
+    v.add_argument("--views", type=positive_int("--views"), default=8, help="--mesh: silhouette views (8)")
     v.add_argument(
         "--resolution",
-        type=_positive_int("--resolution"),
+        type=positive_int("--resolution"),
         default=None,
         help="image side (--images: resize the views, default their size; --mesh: default 64)",
     )
@@ -481,155 +350,9 @@ def _add_invert_parser(sub) -> None:  # sub: argparse's subparsers action
     )
     v.add_argument("--seed", type=int, default=0, help="seed of the starting-point search (default 0)")
     v.add_argument(
-        "--texture-size", type=_positive_int("--texture-size"), default=512, help="GLB texture side"
+        "--texture-size", type=positive_int("--texture-size"), default=512, help="GLB texture side"
     )
     v.add_argument("--max-faces", type=int, default=20_000, help="simplify before unwrapping (0: never)")
-
-
-def _invert(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    import torch
-
-    from get3d.invert import InversionConfig, from_images, from_mesh, mesh_cameras, save_latents
-    from get3d.reconstruct.io import write_comparison
-    from get3d.sampling import export_sample, prepare_generator, render_views
-
-    # --resolution may be None here (the views' own size), which _check_common does not expect
-    _check_common(parser, argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "resolution"}))
-    if args.resolution is not None and args.resolution < 8:
-        parser.error(f"--resolution: expected at least 8, got {args.resolution}")
-    for flag, value in (("--lr", args.lr), ("--w-avg-weight", args.w_avg_weight)):
-        if not math.isfinite(value) or value < 0 or (flag == "--lr" and value == 0):
-            parser.error(
-                f"{flag}: expected a {'positive' if flag == '--lr' else 'non-negative'} number, got {value}"
-            )
-    if args.mesh_scale is not None and not (math.isfinite(args.mesh_scale) and args.mesh_scale > 0):
-        parser.error(f"--mesh-scale: expected a positive number, got {args.mesh_scale}")
-    if args.images is not None and not os.path.isdir(args.images):
-        parser.error(f"--images: expected a folder of posed views, got {args.images!r} (not a directory)")
-    if args.mesh is not None and not os.path.isfile(args.mesh):
-        parser.error(f"--mesh: no file at {args.mesh!r}")
-    if args.max_faces < 0:
-        parser.error(f"--max-faces: expected 0 (never simplify) or a positive count, got {args.max_faces}")
-    G = _load(parser, args)
-    if args.psi == 1.0:  # _load recomputes w_avg only for truncation; inversion always needs it
-        prepare_generator(G, w_avg_samples=args.w_avg_samples)
-    ctx = _context(parser, args, G)
-    device, dtype = G.mapping.fc0.weight.device, G.mapping.fc0.weight.dtype
-    progress = not args.no_progress
-    common = dict(
-        space=args.space, steps=args.steps, lr=args.lr, w_avg_weight=args.w_avg_weight, seed=args.seed
-    )
-    if args.images is not None:
-        from get3d.reconstruct import load_views
-
-        try:
-            views = load_views(args.images, args.shape_id, synset=args.synset, resolution=args.resolution)
-        except ValueError as err:  # includes get3d.data.DatasetError
-            parser.error(f"--images: {err}")
-        views = views.to(device, dtype)
-        side = views.resolution[0]
-        if views.resolution[1] != side or side < 8:
-            parser.error(
-                f"--images: expected square views of side >= 8, got {views.resolution}; try --resolution"
-            )
-        config = InversionConfig(resolution=side, **common)
-        result = from_images(G, views, config=config, backend=ctx, progress=progress)
-        targets, cameras = views.images, views.cameras
-    else:
-        from get3d.data.meshes import load_mesh, normalize
-        from get3d.reconstruct.views import render_target_views
-
-        try:
-            source = load_mesh(args.mesh)
-        except ValueError as err:
-            parser.error(f"--mesh: {err}")
-        scale = 0.9 * G.box_size if args.mesh_scale is None else args.mesh_scale
-        if scale > G.box_size:
-            parser.error(
-                f"--mesh-scale: expected at most the generator's box side {G.box_size:g}, got {scale:g}"
-            )
-        normalised, _ = normalize(source, scale)
-        vertices = torch.as_tensor(normalised.vertices, dtype=dtype, device=device)
-        faces = torch.as_tensor(normalised.faces, dtype=torch.int64, device=device)
-        side = 64 if args.resolution is None else args.resolution
-        config = InversionConfig(views=args.views, resolution=side, **common)
-        result = from_mesh(G, (vertices, faces), config=config, backend=ctx, progress=progress)
-        cameras = mesh_cameras(args.views, device=device, dtype=dtype)
-        targets = render_target_views(vertices, faces, cameras, side, backend=ctx).images
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = [save_latents(out / "latents.pt", result)]
-    shown = render_views(G, result.latents, cameras, resolution=side, background=-1.0, backend=ctx)[0]
-    written.append(write_comparison(out / "comparison.png", targets, shown))
-    try:
-        written += export_sample(
-            G,
-            result.latents,
-            0,
-            out / "reconstruction.glb",
-            texture_size=args.texture_size,
-            max_faces=args.max_faces or None,
-            backend=ctx,
-        )
-    except ValueError as err:
-        print(f"error: no GLB written: {err}", file=sys.stderr)
-        return 1
-    print(
-        f"wrote {', '.join(str(p) for p in written)} ({result.space.value}, {result.steps} steps, "
-        f"final loss {result.final_loss:.4g}, {result.seconds:.1f} s)"
-    )
-    return 0
-
-
-def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from get3d.sampling import prepare_generator
-
-    _check_common(parser, args)
-    if not 0 <= args.port <= 65535:
-        parser.error(f"--port: expected a TCP port in [0, 65535], got {args.port}")
-    if not 0.0 <= args.psi <= 1.0:
-        parser.error(f"--psi: expected a number in [0, 1] (the page's range), got {args.psi}")
-    try:
-        from get3d.serve.app import bind_socket, create_app, run_server
-
-        for name in ("starlette", "uvicorn"):
-            importlib.import_module(name)
-    except ImportError as err:
-        print(
-            f"error: get3d serve needs starlette and uvicorn: pip install 'isogen3d[serve]' ({err})",
-            file=sys.stderr,
-        )
-        return 1
-    from get3d.serve import ShapeJobs, ShapeMaker, ShapeRequest
-
-    try:
-        sock = bind_socket(args.host, args.port)
-    except OSError as err:
-        parser.error(f"--host/--port: cannot listen on {args.host}:{args.port} ({err})")
-    G = _load(parser, args)
-    if args.psi == 1.0:  # _load recomputes w_avg only for psi != 1; the page may change psi
-        prepare_generator(G, w_avg_samples=args.w_avg_samples)
-    ctx = _context(parser, args, G)
-    maker = ShapeMaker(
-        G, ctx, texture_size=args.texture_size, max_faces=args.max_faces or None, material=_material(args)
-    )
-    jobs = ShapeJobs(maker)
-    info = {
-        "checkpoint": Path(args.checkpoint).name,
-        "device": str(G.mapping.fc0.weight.device),
-        "rasterizer": type(ctx).__name__,
-        "texture": f"{args.texture_size} px",
-    }
-    app = create_app(jobs, defaults=ShapeRequest(psi=args.psi), info=info)
-    host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    print(f"get3d serve: http://{shown}:{port}/  (Ctrl-C to stop)", flush=True)
-    try:
-        run_server(app, sock)
-    finally:
-        jobs.close()
-        sock.close()
-    return 0
 
 
 def _module_status(name: str) -> str:
@@ -716,13 +439,25 @@ def _delegate(command: str, argv: list[str]) -> int:
     return _run_train(argv)
 
 
+def _run_invert(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from get3d.invert.cli import run
+
+    return run(parser, args)
+
+
+def _run_serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from get3d.serve.cli import run
+
+    return run(parser, args)
+
+
 _COMMANDS = {
     "sample": _sample,
     "interpolate": _interpolate,
     "export": _export,
     "doctor": _doctor,
-    "invert": _invert,
-    "serve": _serve,
+    "invert": _run_invert,
+    "serve": _run_serve,
 }
 
 
