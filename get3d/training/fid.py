@@ -12,6 +12,11 @@ The real statistics are computed once per run and cached in the run folder
 (``fid-real-val-<md5 of the key>.npz``, written atomically by :mod:`get3d.metrics.stats`); a
 resumed run reads them back. The key names the image files (paths, sizes, mtimes), the resolution
 and the feature network, so a change of any of them recomputes the statistics.
+
+Deliberate differences from GET3D's loop: the generated latents and cameras are the same draws at
+every evaluation of a run (GET3D draws fresh ones each time), which makes FIDs of one run
+comparable step to step; the first FID is of the untrained G_ema at step 0 (GET3D's first is
+after one tick); the main process computes it alone (GET3D shares the images among its GPUs).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from get3d.data.builtin import ProceduralDatasetConfig, build_procedural_dataset
 from get3d.metrics.stats import load_stats
 from get3d.training import ConfigError, TrainConfig, load_config, train
 from get3d.training.checkpoint import CheckpointManager, load_checkpoint
-from get3d.training.fid import FID_CACHE_NAME, fid_due
+from get3d.training.fid import FID_CACHE_NAME, fid_due, fid_images_of
 
 from .helpers import CONFIGS, PRESETS, tiny_overrides
 
@@ -186,3 +186,22 @@ def test_best_checkpoint_of_another_metric_is_replaced(tmp_path: Path):
     m.save({"v": torch.tensor(4)}, 4, None, "fid")  # no metric at this step: kept
     m.save({"v": torch.tensor(5)}, 5, 70.0, "fid")  # better: replaced
     assert load_checkpoint(m.best_path)["step"] == 5 and m.best_metric() == 70.0
+
+
+def test_val_split_of_a_folder_data_set(tmp_path: Path):
+    root = tmp_path / "data"
+    images, cameras = root / "img" / "02958343", root / "camera"
+    prepared = root / "splits" / "02958343"  # where get3d prepare writes the splits
+    own = tmp_path / "3dgan_data_split" / "shapenet_car"  # GET3D's split folder
+    for folder in (images, cameras, prepared, own):
+        folder.mkdir(parents=True)
+    for folder in (prepared, own):
+        (folder / "train.txt").write_text("a\nb\n")
+        (folder / "val.txt").write_text("c\n")
+    base = ["data.source=folder", f"data.path={images}", f"data.camera_path={cameras}"]
+    found = fid_images_of(load_config(None, [*base, f"data.split={own / 'train.txt'}"]))
+    assert (found.data_dir, found.camera_root, found.split_file) == (images, cameras, own / "val.txt")
+    assert fid_images_of(load_config(None, [*base, "data.split=null"])).split_file == prepared / "val.txt"
+    (prepared / "val.txt").unlink()
+    with pytest.raises(FileNotFoundError, match=r"^fid_every_kimg: .*no val split file"):
+        fid_images_of(load_config(None, [*base, "data.split=null"]))
