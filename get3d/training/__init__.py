@@ -8,6 +8,7 @@
 * :mod:`~get3d.training.distributed`: ``torchrun`` multi-process support.
 * :mod:`~get3d.training.loop`: :func:`train`.
 * :mod:`~get3d.training.runlog`: the run folder's logs, snapshots and curves (main process only).
+* :mod:`~get3d.training.fid`: FID on the val split during training (``fid_every_kimg``).
 
 Command line: ``get3d train --config default key=value ...`` (:mod:`~get3d.training.cli`;
 ``python train.py`` in a checkout).

@@ -6,7 +6,8 @@ order is a pure function of the seed and the image counter), the RNG states of t
 accelerator), numpy and Python, the counters, the resolved config and the validation metric.
 Files are written to a temporary name in the same folder, fsynced and renamed, so a reader sees
 either the old or the new file, never a partial one. :class:`CheckpointManager` keeps the last
-``keep`` checkpoints plus ``best.pt`` (lowest validation metric). Loading uses
+``keep`` checkpoints plus ``best.pt`` (lowest validation metric: FID when FID during training
+is on, else the Chamfer validation metric; ``metric_name`` says which). Loading uses
 ``torch.load(weights_only=True)``: no pickled code runs.
 """
 
@@ -142,19 +143,29 @@ class CheckpointManager:
     def best_path(self) -> Path:
         return self.folder / "best.pt"
 
-    def best_metric(self) -> float | None:
+    def best_metric(self, metric_name: str | None = None) -> float | None:
+        """The metric stored in ``best.pt`` (None: no ``best.pt``; with ``metric_name``, also when
+        its metric is another one, e.g. a run resumed with FID on whose best was chosen by Chamfer)."""
         if not self.best_path.is_file():
             return None
-        value = load_checkpoint(self.best_path).get("metric")
+        best = load_checkpoint(self.best_path)
+        value = best.get("metric")
+        if metric_name is not None and best.get("metric_name", metric_name) != metric_name:
+            return None
         return None if value is None else float(value)
 
-    def save(self, state: dict[str, Any], step: int, metric: float | None = None) -> Path:
+    def save(
+        self, state: dict[str, Any], step: int, metric: float | None = None, metric_name: str | None = None
+    ) -> Path:
         """Write the checkpoint of ``step``; also ``best.pt`` when ``metric`` (lower is better)
-        beats the stored best; then delete step checkpoints beyond the last ``keep``."""
+        beats the stored best of the same ``metric_name`` (a best of another metric is replaced);
+        then delete step checkpoints beyond the last ``keep``."""
         state = {**state, "step": int(step), "metric": metric}
+        if metric_name is not None:
+            state["metric_name"] = metric_name
         path = save_atomic(state, self.folder / f"checkpoint-{step:08d}.pt")
         if metric is not None:
-            best = self.best_metric()
+            best = self.best_metric(metric_name)
             if best is None or metric < best:
                 save_atomic(state, self.best_path)
         for _, old in self.checkpoints()[: -self.keep]:

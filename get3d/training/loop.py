@@ -28,6 +28,7 @@ from .checkpoint import CheckpointManager, capture_rng_state, load_checkpoint, r
 from .config import TrainConfig, config_to_dict
 from .data import ValidationRefs, build_dataset, load_grid, real_batches, split_note
 from .distributed import DistInfo, all_reduce_gradients, all_reduce_sum, init_distributed, render_context
+from .fid import TrainingFID, check_fid_weights, fid_due, fid_images_of
 from .optim import ema_beta, lazy_adam, sanitize_gradients, update_ema
 from .phases import Phase, phases_for_step
 from .runlog import RunLog
@@ -331,8 +332,11 @@ def _state(run: _Run) -> dict:
 
 
 def _save_checkpoint(run: _Run, manager: CheckpointManager, metric: float | None) -> Path | None:
-    """The main process writes the checkpoint of the current step (None elsewhere); all wait."""
-    path = manager.save(_state(run), run.step, metric) if run.info.is_main else None
+    """The main process writes the checkpoint of the current step (None elsewhere); all wait.
+    ``metric`` (lower is better) chooses ``best.pt``: FID when FID during training is on, else the
+    Chamfer validation metric."""
+    name = "fid" if run.config.fid_every_kimg > 0 else "mmd_cd"
+    path = manager.save(_state(run), run.step, metric, name) if run.info.is_main else None
     if run.info.distributed:
         torch.distributed.barrier()
     return path
@@ -345,6 +349,16 @@ def _due(every: int, step: int) -> bool:
     return bool(every) and step % every == 0
 
 
+def _fid(run: _Run, log: RunLog, fid: TrainingFID | None) -> float | None:
+    """FID of G_ema now (main process; None elsewhere), recorded in the run log."""
+    if fid is None:
+        return None
+    t0 = time.perf_counter()
+    value = fid(run.G_ema, run.ctx)
+    log.fid(run.step, value, time.perf_counter() - t0)
+    return value
+
+
 def _train(
     config: TrainConfig,
     run_dir: Path,
@@ -354,13 +368,19 @@ def _train(
     info: DistInfo,
 ) -> TrainResult:
     """Set up, then run steps until ``total_kimg``, ``stop_after`` or ``max_minutes``; the main
-    process snapshots, validates, logs and checkpoints on the configured schedules and at the end."""
+    process snapshots, validates (Chamfer, FID), logs and checkpoints on the configured schedules
+    and at the end. With FID on, every FID step writes a checkpoint and FID chooses ``best.pt``."""
     _setup_backends(config, info.device)
     micro = _micro_batches(config, info)
     manager = _checkpoints(config, run_dir, resume)
+    check_fid_weights(config)  # before anything slow: a missing file names fid_inception
     log = RunLog(run_dir, config, enabled=info.is_main)  # writes config.yaml
     dataset, val_refs = _build_data(config, info)
     log.note(split_note(config, dataset))
+    fid_on = config.fid_every_kimg > 0
+    fid = TrainingFID(config, run_dir, info.device) if fid_on and info.is_main else None
+    if fid_on and not info.is_main:
+        fid_images_of(config)  # the main process's start-up errors (no val split) on every process
     source = manager.latest() if resume is True else (Path(resume) if resume else None)
     run = _build_run(config, info, micro, source, None if init_from is None else Path(init_from))
     if init_from is not None:
@@ -380,8 +400,11 @@ def _train(
     )
     if validate and run.step == 0:  # the untrained baseline
         log.validate(0, run.G_ema, val_refs)
+    if fid_on and run.step == 0:
+        _fid(run, log, fid)
     last_ckpt, time_up = None, False
     while run.step < end and not time_up:
+        images_before = run.images
         stats, bad = _train_step(run, next(batches))
         elapsed = time.perf_counter() - t_start
         time_up = config.max_minutes is not None and elapsed / 60 >= config.max_minutes
@@ -393,7 +416,10 @@ def _train(
         metric = None
         if validate and (_due(config.val_every, run.step) or last):
             metric = log.validate(run.step, run.G_ema, val_refs)
-        if _due(config.checkpoint_every, run.step) or last:
+        fid_now = fid_on and (fid_due(config, images_before, run.images) or last)
+        if fid_on:  # best.pt by FID only
+            metric = _fid(run, log, fid) if fid_now else None
+        if _due(config.checkpoint_every, run.step) or last or fid_now:
             last_ckpt = _save_checkpoint(run, manager, metric) or last_ckpt
     log.close()
     finished = run.step >= total and not time_up

@@ -1,13 +1,13 @@
 """Everything a training run writes besides its checkpoints, behind one :class:`RunLog`.
 
 The run folder receives ``config.yaml`` (the resolved configuration), ``metrics.jsonl`` (one JSON
-line per logged step), ``validation.jsonl`` (the validation metric), ``snapshot-SSSSSSSS.png``
-grids of G_ema's RGB above its silhouettes for fixed latents (GET3D's snapshot view: psi 0.7
-around a freshly computed ``w_avg``),
-``curves.png`` and TensorBoard events (when ``torch.utils.tensorboard`` imports); the console shows
-a progress bar and warnings. Only the main process writes: on every other process a
-:class:`RunLog` is built with ``enabled=False`` and each of its methods does nothing, so the
-training loop calls it unconditionally.
+line per logged step), ``validation.jsonl`` (the validation metrics: Chamfer MMD and, when FID
+during training is on, FID), ``snapshot-SSSSSSSS.png`` grids of G_ema's RGB above its
+silhouettes for fixed latents (GET3D's snapshot view: psi 0.7 around a freshly computed
+``w_avg``), ``curves.png`` (and ``curves-fid.png`` with FID) and TensorBoard events (when
+``torch.utils.tensorboard`` imports); the console shows a progress bar and warnings. Only the
+main process writes: on every other process a :class:`RunLog` is built with ``enabled=False``
+and each of its methods does nothing, so the training loop calls it unconditionally.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ class RunLog:
         self._grid: tuple[torch.Tensor, torch.Tensor] | None = None
         self._ref_clouds: torch.Tensor | None = None
         self._last: tuple[float, int] = (0.0, 0)  # (elapsed s, images) at the last metrics line
+        self._validation_started = False  # validation.jsonl written by this RunLog yet
         if enabled:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             text = yaml.safe_dump(config_to_dict(config), sort_keys=False)
@@ -149,9 +150,29 @@ class RunLog:
         if self._ref_clouds is None:
             self._ref_clouds = reference_clouds(refs)
         metric = validation_metric(G_ema, self._ref_clouds, self.config)
-        with open(self.validation_path, "w" if step == 0 else "a", encoding="utf-8") as f:
-            f.write(json.dumps({"step": step, "mmd_cd": metric}) + "\n")
+        self._validation_line({"step": step, "mmd_cd": metric})
         return metric
+
+    def fid(self, step: int, value: float | None, seconds: float) -> None:
+        """Record the FID ``value`` of ``G_ema`` at ``step`` (:mod:`get3d.training.fid`, computed
+        in ``seconds``): a ``validation.jsonl`` line, TensorBoard ``val/fid`` and ``curves-fid.png``."""
+        if not self.enabled or value is None:
+            return
+        images = self.config.fid_images
+        record = {"step": step, "fid": value, "fid_images": images, "fid_seconds": round(seconds, 3)}
+        self._validation_line(record)
+        if self._writer is not None:
+            self._writer.add_scalar("val/fid", value, step)
+        tqdm.write(f"step {step}: FID {value:.4g} ({self.config.fid_images} images, {seconds:.1f} s)")
+        self._write_fid_curve()
+
+    def _validation_line(self, record: dict) -> None:
+        """Append ``record`` to ``validation.jsonl``; the first line of a fresh run (step 0)
+        starts the file afresh."""
+        mode = "w" if record["step"] == 0 and not self._validation_started else "a"
+        self._validation_started = True
+        with open(self.validation_path, mode, encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
 
     def step(
         self,
@@ -227,3 +248,13 @@ class RunLog:
             ]
         title = f"GET3D training losses (moving mean over {window} log lines)"
         plot_curves(series, self.run_dir / "curves.png", title=title)
+
+    def _write_fid_curve(self) -> None:
+        if not self.validation_path.is_file():
+            return
+        lines = self.validation_path.read_text(encoding="utf-8").splitlines()
+        rows = [json.loads(ln) for ln in lines if ln.strip()]
+        points = [(r["step"], r["fid"]) for r in rows if "fid" in r]
+        if points:
+            title = f"FID on the val split ({self.config.fid_images} generated images)"
+            plot_curves({"FID": points}, self.run_dir / "curves-fid.png", title=title)

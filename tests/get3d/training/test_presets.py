@@ -36,6 +36,8 @@ def _standalone(gamma: int, dmtet_scale: float, camera: str) -> dict:
         "snapshot_every": 1560,
         "checkpoint_every": 6250,
         "keep_checkpoints": 5,
+        "fid_every_kimg": 200,  # added with FID during training (GET3D's fid50k every 200 kimg)
+        "fid_images": 50000,
     }
 
 
