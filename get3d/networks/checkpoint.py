@@ -6,8 +6,10 @@ Both layouts are plain dicts of tensors and numbers (no pickled classes), read w
 * **official** (``network-snapshot-*.pt``, the released ``shapenet_*.pt``):
   ``{'G': state_dict, 'G_ema': state_dict, 'D': state_dict}``. No sizes are stored: the default is
   the official configuration of the model the keys hold (the unified generator's
-  ``synthesis.generator.*``, or the separate model's ``synthesis.geometry_synthesis_*``:
-  ``GeneratorConfig.official(one_3d_generator=False)``) with the triplane / volume
+  ``synthesis.generator.*``, with ``synthesis.generator.mlp_synthesis_weight.*`` for the FlexiCubes
+  model: ``GeneratorConfig.official(iso_surface='flexicubes')``; or the separate model's
+  ``synthesis.geometry_synthesis_*``: ``GeneratorConfig.official(one_3d_generator=False)``) with the
+  triplane / volume
   (discriminator: image) resolutions read from the keys; pass the category's configuration for
   its box scale (chair: ``GeneratorConfig.official('chair')``, ``dmtet_scale`` 0.8).
 * **ours** (``get3d.training``): the same three keys, the optimisers, counters, and ``config``, the
@@ -32,7 +34,7 @@ import torch
 
 import dmtet
 
-from .config import DiscriminatorConfig, GeneratorConfig
+from .config import DiscriminatorConfig, GeneratorConfig, IsoSurface
 from .discriminator import Discriminator
 from .generator import Generator
 
@@ -63,6 +65,7 @@ _TEXTURE_TRIPLANE_BLOCK = re.compile(r"^synthesis\.geometry_synthesis_tex\.tri_p
 _VOLUME_BLOCK = re.compile(r"^synthesis\.geometry_synthesis_sdf\.b(\d+)\.")
 _UNIFIED_PREFIX = "synthesis.generator."
 _SEPARATE_PREFIX = "synthesis.geometry_synthesis_"
+_WEIGHT_PREFIX = "synthesis.generator.mlp_synthesis_weight."
 _DISC_BLOCK = re.compile(r"^b(\d+)\.conv0\.")
 
 
@@ -79,12 +82,29 @@ def _one_3d_generator(state: Mapping[str, torch.Tensor]) -> bool | None:
     return None if unified == separate else unified
 
 
+def _iso_surface(state: Mapping[str, torch.Tensor]) -> IsoSurface:
+    """FlexiCubes when the state_dict holds the weight head ``mlp_synthesis_weight``, else DMTet."""
+    return IsoSurface.FLEXICUBES if any(k.startswith(_WEIGHT_PREFIX) for k in state) else IsoSurface.DMTET
+
+
 def _check_model_kind(
     config: GeneratorConfig, state: Mapping[str, torch.Tensor], role: str, path: str
 ) -> None:
     """A clear error when the configuration and the state_dict are different generator models."""
     kind = _one_3d_generator(state)
     if kind is None or kind == config.one_3d_generator:
+        iso = _iso_surface(state)
+        if kind is not None and iso is not config.iso_surface:
+            held = (
+                f"a FlexiCubes generator ({_WEIGHT_PREFIX}* keys, GET3D's --iso_surface flexicubes)"
+                if iso is IsoSurface.FLEXICUBES
+                else f"a DMTet generator (no {_WEIGHT_PREFIX}* keys)"
+            )
+            raise ValueError(
+                f"config: iso_surface={config.iso_surface.value}, but the '{role}' state_dict of "
+                f"{path!r} holds {held}; pass a configuration with iso_surface={iso.value!r} (e.g. "
+                f"GeneratorConfig.official(category, iso_surface={iso.value!r}))"
+            )
         return
     held = (
         f"the unified generator ({_UNIFIED_PREFIX}* keys, GET3D's --one_3d_generator 1)"
@@ -161,8 +181,9 @@ def _generator_config(
         if (res := _max_resolution(state, _VOLUME_BLOCK)) is not None:
             cfg = replace(cfg, volume_resolution=res)
         return cfg
+    cfg = GeneratorConfig.official(iso_surface=_iso_surface(state))
     res = _max_resolution(state, _TRIPLANE_BLOCK)
-    return GeneratorConfig() if res is None else replace(GeneratorConfig(), triplane_resolution=res)
+    return cfg if res is None else replace(cfg, triplane_resolution=res)
 
 
 def _load_strict(module: torch.nn.Module, state: Mapping[str, torch.Tensor], role: str, path: str) -> None:
@@ -190,19 +211,27 @@ def _generator(
 
 def _grid_for(
     config: GeneratorConfig, grid: dmtet.TetGrid | str | os.PathLike | None, grid_resolution: int | None
-) -> dmtet.TetGrid | None:
-    """The grid argument of :func:`load_generator` as a grid in the box of ``config`` (None: default)."""
+) -> tuple[GeneratorConfig, dmtet.TetGrid | None]:
+    """The grid arguments of :func:`load_generator` as ``(config, tet grid in its box or None for
+    the default)``; for FlexiCubes ``grid_resolution`` sets ``config.grid_resolution`` instead."""
     if grid is not None and grid_resolution is not None:
         raise ValueError("grid, grid_resolution: give at most one of them")
+    if config.flexicubes and grid is not None:
+        raise ValueError(
+            "grid: a FlexiCubes generator extracts meshes from a voxel grid, not a tet grid; pass "
+            f"grid_resolution (cubes per side) instead, got {type(grid).__name__}"
+        )
     if grid_resolution is not None:
         if isinstance(grid_resolution, bool) or not isinstance(grid_resolution, int) or grid_resolution < 1:
             raise ValueError(f"grid_resolution: expected a positive int, got {grid_resolution!r}")
-        return dmtet.TetGrid.bcc(grid_resolution, scale=config.dmtet_scale)
+        if config.flexicubes:
+            return replace(config, grid_resolution=grid_resolution), None
+        return config, dmtet.TetGrid.bcc(grid_resolution, scale=config.dmtet_scale)
     if isinstance(grid, str | os.PathLike):
-        return dmtet.TetGrid.load(grid, scale=config.dmtet_scale)
+        return config, dmtet.TetGrid.load(grid, scale=config.dmtet_scale)
     if grid is not None and not isinstance(grid, dmtet.TetGrid):
         raise TypeError(f"grid: expected a dmtet.TetGrid, a grid file or None, got {type(grid).__name__}")
-    return grid
+    return config, grid
 
 
 def load_generator(
@@ -232,7 +261,8 @@ def load_generator(
             kaolin) scaled to ``dmtet_scale``. Default: ``TetGrid.bcc(config.grid_resolution)``.
         grid_resolution: instead of ``grid``, a BCC grid with this many cells per side (mesh
             extraction at any resolution; the deformation bound stays the trained one,
-            ``config.deformation_divisor``).
+            ``config.deformation_divisor``). FlexiCubes models take no ``grid``: this sets the
+            cubes per side of their voxel grid (``config.grid_resolution``).
         device: where the generator runs.
         which: ``"G_ema"`` (the moving average, for sampling and evaluation) or ``"G"``.
 
@@ -245,8 +275,9 @@ def load_generator(
         TypeError: ``path``, ``config`` or ``grid`` of the wrong type.
         ValueError: ``path`` is not a readable weights-only checkpoint, holds no ``which``
             generator, its stored config is invalid, its weights are the other generator model than
-            ``config.one_3d_generator`` says, or they do not match the configuration; a bad
-            ``which``, ``grid`` or ``grid_resolution``.
+            ``config.one_3d_generator`` or ``config.iso_surface`` says (e.g. FlexiCubes weights with a
+            DMTet configuration), or they do not match the configuration; a bad ``which``, ``grid``
+            (any tet grid for a FlexiCubes model) or ``grid_resolution``.
     """
     if which not in GENERATOR_ROLES:
         raise ValueError(f"which: expected one of {list(GENERATOR_ROLES)}, got {which!r}")
@@ -255,7 +286,8 @@ def load_generator(
         roles = [r for r in ("G", "G_ema", "D") if r in data]
         raise ValueError(f"which: the checkpoint {path!r} holds no '{which}' (it holds {roles})")
     cfg = _generator_config(data, data[which], path, config)
-    gen = _generator(data[which], which, path, cfg, _grid_for(cfg, grid, grid_resolution))
+    cfg, tet_grid = _grid_for(cfg, grid, grid_resolution)
+    gen = _generator(data[which], which, path, cfg, tet_grid)
     return gen.to(device).eval().requires_grad_(False)
 
 
@@ -278,7 +310,7 @@ def load_official_checkpoint(
         discriminator_config: default: the stored one, else official with the image resolution
             read from the file.
         grid: tet grid for mesh extraction, shared by G and G_ema (default: a BCC grid of the
-            configuration's ``grid_resolution``).
+            configuration's ``grid_resolution``; FlexiCubes models take none).
         map_location: where the tensors are loaded.
 
     Raises:
@@ -291,7 +323,7 @@ def load_official_checkpoint(
     for role in gens:
         if role in data:
             cfg = _generator_config(data, data[role], path, generator_config)
-            if grid is None:  # one default grid for both generators
+            if grid is None and not cfg.flexicubes:  # one default tet grid for both generators
                 grid = dmtet.TetGrid.bcc(cfg.grid_resolution, scale=cfg.dmtet_scale)
             gens[role] = _generator(data[role], role, path, cfg, grid).to(map_location)
     disc = None
