@@ -126,7 +126,9 @@ def _read(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> 
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path: no checkpoint file at {path!r}")
     try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
+        # a config saved as dataclasses.asdict(G.config) holds an IsoSurface member: allow that enum
+        with torch.serialization.safe_globals([IsoSurface]):
+            data = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # truncated zip, pickle with classes, random bytes, ...
         raise ValueError(
             f"path: {path!r} is not a readable weights-only torch checkpoint (truncated or wrong "

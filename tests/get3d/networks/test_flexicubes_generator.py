@@ -229,6 +229,9 @@ def test_strict_load_and_detection(official_file):
         assert ours.config.flexicubes
         for (k, a), (_, b) in zip(ours.state_dict().items(), ref.state_dict().items(), strict=True):
             assert torch.equal(a, b), k
+    stored = path.with_name("asdict.pt")  # a config stored as dataclasses.asdict keeps the enum member
+    torch.save({"G_ema": g_ema.state_dict(), "config": {"generator": dataclasses.asdict(CFG)}}, stored)
+    assert load_generator(stored).config == CFG
     loaded = load_generator(path, config=CFG, grid_resolution=6)
     assert loaded.grid.resolution == 6 and loaded.config.grid_resolution == 6
     with torch.device("meta"):
