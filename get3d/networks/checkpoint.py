@@ -6,8 +6,10 @@ Both layouts are plain dicts of tensors and numbers (no pickled classes), read w
 * **official** (``network-snapshot-*.pt``, the released ``shapenet_*.pt``):
   ``{'G': state_dict, 'G_ema': state_dict, 'D': state_dict}``. No sizes are stored: the default is
   the official configuration of the model the keys hold (the unified generator's
-  ``synthesis.generator.*``, or the separate model's ``synthesis.geometry_synthesis_*``:
-  ``GeneratorConfig.official(one_3d_generator=False)``) with the triplane / volume
+  ``synthesis.generator.*``, with ``synthesis.generator.mlp_synthesis_weight.*`` for the FlexiCubes
+  model: ``GeneratorConfig.official(iso_surface='flexicubes')``; or the separate model's
+  ``synthesis.geometry_synthesis_*``: ``GeneratorConfig.official(one_3d_generator=False)``) with the
+  triplane / volume
   (discriminator: image) resolutions read from the keys; pass the category's configuration for
   its box scale (chair: ``GeneratorConfig.official('chair')``, ``dmtet_scale`` 0.8).
 * **ours** (``get3d.training``): the same three keys, the optimisers, counters, and ``config``, the
@@ -37,7 +39,7 @@ import torch
 
 import dmtet
 
-from .config import DiscriminatorConfig, GeneratorConfig
+from .config import DiscriminatorConfig, GeneratorConfig, IsoSurface
 from .discriminator import Discriminator
 from .generator import Generator
 from .grids import GET3D_GRID, configured_grid, grid_info
@@ -80,6 +82,7 @@ _TEXTURE_TRIPLANE_BLOCK = re.compile(r"^synthesis\.geometry_synthesis_tex\.tri_p
 _VOLUME_BLOCK = re.compile(r"^synthesis\.geometry_synthesis_sdf\.b(\d+)\.")
 _UNIFIED_PREFIX = "synthesis.generator."
 _SEPARATE_PREFIX = "synthesis.geometry_synthesis_"
+_WEIGHT_PREFIX = "synthesis.generator.mlp_synthesis_weight."
 _DISC_BLOCK = re.compile(r"^b(\d+)\.conv0\.")
 
 
@@ -96,12 +99,29 @@ def _one_3d_generator(state: Mapping[str, torch.Tensor]) -> bool | None:
     return None if unified == separate else unified
 
 
+def _iso_surface(state: Mapping[str, torch.Tensor]) -> IsoSurface:
+    """FlexiCubes when the state_dict holds the weight head ``mlp_synthesis_weight``, else DMTet."""
+    return IsoSurface.FLEXICUBES if any(k.startswith(_WEIGHT_PREFIX) for k in state) else IsoSurface.DMTET
+
+
 def _check_model_kind(
     config: GeneratorConfig, state: Mapping[str, torch.Tensor], role: str, path: str
 ) -> None:
     """A clear error when the configuration and the state_dict are different generator models."""
     kind = _one_3d_generator(state)
     if kind is None or kind == config.one_3d_generator:
+        iso = _iso_surface(state)
+        if kind is not None and iso is not config.iso_surface:
+            held = (
+                f"a FlexiCubes generator ({_WEIGHT_PREFIX}* keys, GET3D's --iso_surface flexicubes)"
+                if iso is IsoSurface.FLEXICUBES
+                else f"a DMTet generator (no {_WEIGHT_PREFIX}* keys)"
+            )
+            raise ValueError(
+                f"config: iso_surface={config.iso_surface.value}, but the '{role}' state_dict of "
+                f"{path!r} holds {held}; pass a configuration with iso_surface={iso.value!r} (e.g. "
+                f"GeneratorConfig.official(category, iso_surface={iso.value!r}))"
+            )
         return
     held = (
         f"the unified generator ({_UNIFIED_PREFIX}* keys, GET3D's --one_3d_generator 1)"
@@ -123,7 +143,9 @@ def _read(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> 
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path: no checkpoint file at {path!r}")
     try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
+        # a config saved as dataclasses.asdict(G.config) holds an IsoSurface member: allow that enum
+        with torch.serialization.safe_globals([IsoSurface]):
+            data = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # truncated zip, pickle with classes, random bytes, ...
         raise ValueError(
             f"path: {path!r} is not a readable weights-only torch checkpoint (truncated or wrong "
@@ -178,8 +200,9 @@ def _generator_config(
         if (res := _max_resolution(state, _VOLUME_BLOCK)) is not None:
             cfg = replace(cfg, volume_resolution=res)
         return cfg
+    cfg = GeneratorConfig.official(iso_surface=_iso_surface(state))
     res = _max_resolution(state, _TRIPLANE_BLOCK)
-    return GeneratorConfig() if res is None else replace(GeneratorConfig(), triplane_resolution=res)
+    return cfg if res is None else replace(cfg, triplane_resolution=res)
 
 
 def _load_strict(module: torch.nn.Module, state: Mapping[str, torch.Tensor], role: str, path: str) -> None:
@@ -211,9 +234,15 @@ def _grid_for(
     """The configuration and grid for the ``grid`` / ``grid_resolution`` arguments: a grid file or a
     resolution replaces the configuration's ``tet_grid`` / ``grid_resolution`` (so the generator's
     config names the grid it uses); a :class:`dmtet.TetGrid` is returned as given; None: the
-    configuration's own grid (built by the generator)."""
+    configuration's own grid (built by the generator). FlexiCubes models take no ``grid``:
+    ``grid_resolution`` sets the cubes per side of their voxel grid."""
     if grid is not None and grid_resolution is not None:
         raise ValueError("grid, grid_resolution: give at most one of them")
+    if config.flexicubes and grid is not None:
+        raise ValueError(
+            "grid: a FlexiCubes generator extracts meshes from a voxel grid, not a tet grid; pass "
+            f"grid_resolution (cubes per side) instead, got {type(grid).__name__}"
+        )
     if grid_resolution is not None:
         if isinstance(grid_resolution, bool) or not isinstance(grid_resolution, int) or grid_resolution < 1:
             raise ValueError(f"grid_resolution: expected a positive int, got {grid_resolution!r}")
@@ -268,7 +297,8 @@ def load_generator(
             lattice grid warns once (:class:`OfficialGridWarning`).
         grid_resolution: instead of ``grid``, a BCC grid with this many cells per side (mesh
             extraction at any resolution; the deformation bound stays the trained one,
-            ``config.deformation_divisor``).
+            ``config.deformation_divisor``). FlexiCubes models take no ``grid``: this sets the
+            cubes per side of their voxel grid (``config.grid_resolution``).
         device: where the generator runs.
         which: ``"G_ema"`` (the moving average, for sampling and evaluation) or ``"G"``.
 
@@ -281,8 +311,9 @@ def load_generator(
         TypeError: ``path``, ``config`` or ``grid`` of the wrong type.
         ValueError: ``path`` is not a readable weights-only checkpoint, holds no ``which``
             generator, its stored config is invalid, its weights are the other generator model than
-            ``config.one_3d_generator`` says, or they do not match the configuration; a bad
-            ``which``, ``grid`` or ``grid_resolution``.
+            ``config.one_3d_generator`` or ``config.iso_surface`` says (e.g. FlexiCubes weights with a
+            DMTet configuration), or they do not match the configuration; a bad ``which``, ``grid``
+            (any tet grid for a FlexiCubes model) or ``grid_resolution``.
     """
     if which not in GENERATOR_ROLES:
         raise ValueError(f"which: expected one of {list(GENERATOR_ROLES)}, got {which!r}")
@@ -292,7 +323,7 @@ def load_generator(
         raise ValueError(f"which: the checkpoint {path!r} holds no '{which}' (it holds {roles})")
     cfg, grid = _grid_for(_generator_config(data, data[which], path, config), grid, grid_resolution)
     gen = _generator(data[which], which, path, cfg, grid)
-    if "config" not in data:
+    if "config" not in data and not cfg.flexicubes:
         _warn_official_grid(path, gen.tet_grid, cfg.tet_grid, "load_generator")
     return gen.to(device).eval().requires_grad_(False)
 
@@ -318,7 +349,8 @@ def load_official_checkpoint(
         grid: tet grid for mesh extraction, shared by G and G_ema: a :class:`dmtet.TetGrid` or a
             grid file, as for :func:`load_generator` (default: the configuration's grid, its
             ``tet_grid`` file or else the BCC grid of its ``grid_resolution``). An official
-            checkpoint on a lattice grid warns once (:class:`OfficialGridWarning`).
+            checkpoint on a lattice grid warns once (:class:`OfficialGridWarning`). FlexiCubes
+            models take none.
         map_location: where the tensors are loaded.
 
     Raises:
@@ -335,6 +367,9 @@ def load_official_checkpoint(
             cfg, role_grid = _grid_for(
                 _generator_config(data, data[role], path, generator_config), grid, None
             )
+            if cfg.flexicubes:  # its voxel grid follows the configuration
+                gens[role] = _generator(data[role], role, path, cfg, None).to(map_location)
+                continue
             if role_grid is None:
                 role_grid = shared if shared is not None else configured_grid(cfg)
             shared, grid_path = role_grid, cfg.tet_grid

@@ -6,10 +6,18 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-__all__ = ["DiscriminatorConfig", "GeneratorConfig", "rename_legacy_fields"]
+__all__ = ["DiscriminatorConfig", "GeneratorConfig", "IsoSurface", "rename_legacy_fields"]
+
+
+class IsoSurface(str, Enum):
+    """How the generator turns its SDF into a mesh (GET3D's ``--iso_surface``)."""
+
+    DMTET = "dmtet"  # marching tets on a tet grid (the released checkpoints)
+    FLEXICUBES = "flexicubes"  # FlexiCubes on a voxel grid, with a per-cube weight head
 
 
 def _from_dict(cls: type, values: Mapping[str, Any]) -> Any:
@@ -74,20 +82,27 @@ class GeneratorConfig:
             runs; None as with ``--fp32 1``). The final ToRGB always clamps at 256.
         mlp_hidden, mlp_layers: the SDF/deformation/texture MLP width (32) and hidden layers (1).
         feat_channels: texture feature channels fed to the final ToRGB (16).
+        iso_surface: :class:`IsoSurface` (``dmtet``, default; or ``flexicubes``, GET3D's
+            ``--iso_surface flexicubes``): FlexiCubes adds the per-cube weight head
+            ``mlp_synthesis_weight`` (:mod:`~get3d.networks.flexicubes`), extracts meshes from a
+            voxel grid of ``grid_resolution`` cubes per side and doubles the deformation
+            multiplier. Needs the unified generator (GET3D's separate model has no weight head).
         deformation_divisor: the deformation head's ``tanh`` output is divided by
-            ``deformation_divisor * deformation_multiplier``, which bounds every vertex offset by
-            ``1 / (deformation_divisor * deformation_multiplier)`` (90). GET3D calls it ``tet_res``
-            (its ``--tet_res`` also picks the grid file); here it is only this bound, the grid is
-            separate (``grid_resolution`` or a grid given to the generator). The old name
-            ``tet_res`` is still read from YAML files and stored configs (``RENAMED_FIELDS``).
-        grid_resolution: BCC cells per side of the default tet grid built when no grid is given
-            (35 gives about as many vertices as GET3D's res-90 Quartet grid).
+            ``deformation_divisor * effective_deformation_multiplier``, which bounds every vertex
+            offset by ``1 / (deformation_divisor * effective_deformation_multiplier)`` (90). GET3D
+            calls it ``tet_res`` (its ``--tet_res`` also picks the grid file); here it is only this
+            bound, the grid is separate (``grid_resolution`` or a grid given to the generator). The
+            old name ``tet_res`` is still read from YAML files and stored configs (``RENAMED_FIELDS``).
+        grid_resolution: DMTet: BCC cells per side of the default tet grid built when no grid is
+            given (35 gives about as many vertices as GET3D's res-90 Quartet grid). FlexiCubes:
+            cubes per side of the voxel grid (GET3D: ``tet_res``, 90; at least 2).
         tet_grid: a tet-grid file (``.npz``: GET3D's ``data/tets/90_compress.npz``, nvdiffrec or
             kaolin layouts) the generator extracts meshes on, scaled to ``dmtet_scale``; None
             (default) builds the BCC grid of ``grid_resolution``. Stored with the configuration
-            in our checkpoints, so a loaded generator uses its training grid again.
+            in our checkpoints, so a loaded generator uses its training grid again. DMTet only.
         dmtet_scale: side of the object box centred on the origin (1.0; chair 0.8).
-        deformation_multiplier: 1.0 (GET3D doubles it for FlexiCubes).
+        deformation_multiplier: 1.0 (GET3D's ``--deformation_multiplier``; FlexiCubes doubles it,
+            see :attr:`effective_deformation_multiplier`).
         image_resolution: rendered image side (1024).
         volume_resolution: side of the separate model's feature volumes (32); the 3-D
             networks run 4 -> ``volume_resolution``. Unused by the unified generator.
@@ -120,6 +135,7 @@ class GeneratorConfig:
     volume_channel_base: int = 2048
     volume_channel_max: int = 256
     volume_mlp_hidden: int = 256
+    iso_surface: IsoSurface = IsoSurface.DMTET
 
     RENAMED_FIELDS: ClassVar[Mapping[str, str]] = MappingProxyType({"tet_res": "deformation_divisor"})
     """Old field names still accepted by :meth:`from_dict` (and the training YAML), old -> new."""
@@ -143,6 +159,23 @@ class GeneratorConfig:
             _positive_int(name, getattr(self, name))
         if not isinstance(self.one_3d_generator, bool):
             raise TypeError(f"one_3d_generator: expected a bool, got {self.one_3d_generator!r}")
+        if not isinstance(self.iso_surface, IsoSurface):
+            valid = [m.value for m in IsoSurface]
+            if self.iso_surface not in valid:
+                raise ValueError(f"iso_surface: expected one of {valid}, got {self.iso_surface!r}")
+            object.__setattr__(self, "iso_surface", IsoSurface(self.iso_surface))
+        if self.iso_surface is IsoSurface.FLEXICUBES:
+            if not self.one_3d_generator:
+                raise ValueError(
+                    "iso_surface: flexicubes needs the unified generator (one_3d_generator true); "
+                    "GET3D's separate model has no FlexiCubes weight head (its code passes no weights "
+                    "and fails), got one_3d_generator false"
+                )
+            if isinstance(self.grid_resolution, int) and self.grid_resolution < 2:
+                raise ValueError(
+                    "grid_resolution: expected >= 2 cubes per side for FlexiCubes (the empty-shape "
+                    f"check reads the interior vertices), got {self.grid_resolution!r}"
+                )
         _power_of_two("volume_resolution", self.volume_resolution, 4)
         if self.volume_channel_base // self.volume_resolution < 1:
             raise ValueError(
@@ -167,6 +200,21 @@ class GeneratorConfig:
             object.__setattr__(self, "tet_grid", os.fspath(self.tet_grid))
         if self.tet_grid is not None and (not isinstance(self.tet_grid, str) or not self.tet_grid):
             raise ValueError(f"tet_grid: expected None or a grid file path, got {self.tet_grid!r}")
+        if self.tet_grid is not None and self.flexicubes:
+            raise ValueError(
+                "tet_grid: a FlexiCubes generator extracts meshes from its voxel grid of grid_resolution "
+                f"cubes per side; expected None, got {self.tet_grid!r}"
+            )
+
+    @property
+    def flexicubes(self) -> bool:
+        """Whether the generator extracts meshes with FlexiCubes."""
+        return self.iso_surface is IsoSurface.FLEXICUBES
+
+    @property
+    def effective_deformation_multiplier(self) -> float:
+        """``deformation_multiplier``, doubled for FlexiCubes as GET3D does."""
+        return self.deformation_multiplier * (2.0 if self.flexicubes else 1.0)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> GeneratorConfig:
@@ -180,28 +228,41 @@ class GeneratorConfig:
         return _from_dict(cls, values)
 
     @classmethod
-    def official(cls, category: str = "car", one_3d_generator: bool = True) -> GeneratorConfig:
+    def official(
+        cls,
+        category: str = "car",
+        one_3d_generator: bool = True,
+        iso_surface: IsoSurface | str = IsoSurface.DMTET,
+    ) -> GeneratorConfig:
         """The official configuration; ``category`` sets ``dmtet_scale`` (car, motorbike, table:
         1.0; chair: 0.8).
 
         ``one_3d_generator=True``: the released (unified) checkpoints, trained with ``--fp32 0``
         (``conv_clamp`` 256). False: the separate-generator model as GET3D's README trains it
-        (no ``--fp32 0``, so ``conv_clamp`` None).
+        (no ``--fp32 0``, so ``conv_clamp`` None). ``iso_surface="flexicubes"`` (unified only):
+        GET3D's ``--iso_surface flexicubes`` run, on a voxel grid of 90 cubes per side
+        (``tet_res``).
         """
         scales = {"car": 1.0, "motorbike": 1.0, "table": 1.0, "chair": 0.8}
         if category not in scales:
             raise ValueError(f"category: expected one of {sorted(scales)}, got {category!r}")
         if not isinstance(one_3d_generator, bool):
             raise TypeError(f"one_3d_generator: expected a bool, got {one_3d_generator!r}")
+        extra: dict[str, Any] = {"iso_surface": iso_surface}  # checked by the constructor
+        if iso_surface == IsoSurface.FLEXICUBES:  # the enum or its string value
+            extra["grid_resolution"] = 90
         if one_3d_generator:
-            return cls(dmtet_scale=scales[category])
-        return cls(dmtet_scale=scales[category], one_3d_generator=False, conv_clamp=None)
+            return cls(dmtet_scale=scales[category], **extra)
+        return cls(dmtet_scale=scales[category], one_3d_generator=False, conv_clamp=None, **extra)
 
     @classmethod
-    def tiny(cls, one_3d_generator: bool = True) -> GeneratorConfig:
+    def tiny(
+        cls, one_3d_generator: bool = True, iso_surface: IsoSurface | str = IsoSurface.DMTET
+    ) -> GeneratorConfig:
         """A few-thousand-parameter configuration that runs in milliseconds on a CPU (tests)."""
         return cls(
             one_3d_generator=one_3d_generator,
+            iso_surface=iso_surface,
             z_dim=16,
             w_dim=16,
             mapping_layers=2,

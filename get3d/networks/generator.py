@@ -10,6 +10,11 @@ State (names equal the official checkpoints, so they load with ``strict=True``):
   (``synthesis.geometry_synthesis_{sdf,def,tex}``; 22 texture and 11 geometry w's);
 * ``synthesis.to_rgb``: ToRGB 16 -> 3 (clamp 256), modulated by the last texture w.
 
+With ``config.iso_surface`` FlexiCubes (unified model only) the heads gain
+``synthesis.generator.mlp_synthesis_weight`` and meshes come from a
+:class:`~get3d.networks.flexicubes.VoxelGrid` of ``grid_resolution`` cubes per side
+(:attr:`Generator.grid`), built from the configuration.
+
 The tet grid used for mesh extraction is explicit state of the module, :attr:`Generator.tet_grid`:
 given to the constructor (e.g. ``dmtet.TetGrid.load('90_compress.npz', scale)`` for GET3D's own
 grid), else loaded from the configuration's ``tet_grid`` file or built as
@@ -32,6 +37,7 @@ from render.camera import Cameras
 
 from .config import GeneratorConfig
 from .conv import NoiseMode, ToRGBLayer
+from .flexicubes import VoxelGrid, extract_meshes
 from .grids import configured_grid
 from .heads import TriplaneTexGeo, bound_deformation, postprocess_geometry
 from .mapping import MappingNetwork
@@ -62,6 +68,7 @@ class GeneratorSynthesis(nn.Module):
             cfg.channel_base,
             cfg.channel_max,
             cfg.conv_clamp,
+            flexicubes=cfg.flexicubes,
         )
         self.to_rgb = ToRGBLayer(cfg.feat_channels, 3, cfg.w_dim, conv_clamp=256)
         self.num_ws_tex = self.generator.num_ws_tex
@@ -79,6 +86,21 @@ class GeneratorSynthesis(nn.Module):
         """Raw head outputs at ``points [B, P, 3]``: sdf ``[B, P, 1]``, deformation ``[B, P, 3]``."""
         heads = self.generator
         return heads.sdf_deformation(geo, points, ws_geo[:, heads.num_ws_geo_backbone :], box_min, box_size)
+
+    def sdf_deformation_weights(
+        self,
+        geo: torch.Tensor,
+        points: torch.Tensor,
+        ws_geo: torch.Tensor,
+        box_min: float,
+        box_size: float,
+        cubes: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """FlexiCubes model: raw sdf ``[B, N, 1]``, deformation ``[B, N, 3]`` at the grid vertices
+        and per-cube weights ``[B, K, 21]`` of ``cubes [K, 8]``."""
+        heads = self.generator
+        ws = ws_geo[:, heads.num_ws_geo_backbone :]
+        return heads.sdf_deformation_weights(geo, points, ws, box_min, box_size, cubes)
 
     def texture_feature(
         self,
@@ -143,6 +165,7 @@ class Generator(nn.Module):
         grid: the tet grid for mesh extraction (:attr:`tet_grid`); None loads the configuration's
             ``tet_grid`` file, or without one builds ``TetGrid.bcc(grid_resolution, dmtet_scale)``.
             Its box must be ``[-s/2, s/2]^3``.
+            FlexiCubes models take no grid (None): their voxel grid follows the configuration.
     """
 
     def __init__(self, config: GeneratorConfig | None = None, grid: dmtet.TetGrid | None = None) -> None:
@@ -159,10 +182,19 @@ class Generator(nn.Module):
         )
         self.mapping = MappingNetwork(cfg.z_dim, 0, cfg.w_dim, self.num_ws, **mapping_kwargs)
         self.mapping_geo = MappingNetwork(cfg.z_dim, 0, cfg.w_dim, self.num_ws_geo, **mapping_kwargs)
+        if cfg.flexicubes:
+            if grid is not None:
+                raise ValueError(
+                    f"grid: a FlexiCubes generator extracts meshes from its voxel grid of "
+                    f"config.grid_resolution ({cfg.grid_resolution}) cubes per side; pass no tet grid, "
+                    f"got {type(grid).__name__}"
+                )
+            self._grid: dmtet.TetGrid | VoxelGrid = VoxelGrid.build(cfg.grid_resolution, cfg.dmtet_scale)
+            return
         if grid is None:
             with torch.device("cpu"):  # real data even when the module is built on the meta device
                 grid = configured_grid(cfg)
-        self._tet_grid = self._placed_grid(grid)
+        self._grid = self._placed_grid(grid)
 
     # ------------------------------------------------------------------ grid and box
     @property
@@ -174,14 +206,35 @@ class Generator(nn.Module):
         return float(self.config.dmtet_scale)
 
     @property
+    def grid(self) -> dmtet.TetGrid | VoxelGrid:
+        """The grid of mesh extraction: the tet grid (DMTet) or the voxel grid (FlexiCubes), on the
+        parameters' device with vertices in their dtype. Both carry ``vertices``, ``edges`` (for
+        the SDF sign regulariser), ``center_idx``, ``boundary_idx`` and ``num_vertices``."""
+        return self._grid
+
+    @property
     def tet_grid(self) -> dmtet.TetGrid:
         """The tet grid of mesh extraction, on the parameters' device with vertices in their dtype
-        (GET3D casts its float64 grid files to float32). Set by the constructor or :meth:`set_grid`."""
-        return self._tet_grid
+        (GET3D casts its float64 grid files to float32). Set by the constructor or :meth:`set_grid`.
+
+        Raises:
+            ValueError: a FlexiCubes generator (it has a voxel grid, :attr:`grid`).
+        """
+        if self.config.flexicubes:
+            raise ValueError(
+                "tet_grid: a FlexiCubes generator has no tet grid; its voxel grid is Generator.grid"
+            )
+        return self._grid
 
     def set_grid(self, grid: dmtet.TetGrid) -> None:
-        """Use ``grid`` for mesh extraction from now on (checked to span the object box)."""
-        self._tet_grid = self._placed_grid(grid)
+        """Use ``grid`` for mesh extraction from now on (checked to span the object box; DMTet
+        generators only: a FlexiCubes generator's voxel grid follows ``config.grid_resolution``)."""
+        if self.config.flexicubes:
+            raise ValueError(
+                "grid: a FlexiCubes generator's voxel grid follows config.grid_resolution; build the "
+                "generator with another grid_resolution (load_generator(..., grid_resolution=r))"
+            )
+        self._grid = self._placed_grid(grid)
 
     def _placed_grid(self, grid: dmtet.TetGrid) -> dmtet.TetGrid:
         """``grid`` checked against the object box, on the parameters' device and dtype."""
@@ -196,7 +249,7 @@ class Generator(nn.Module):
             )
         return self._grid_like_parameters(grid)
 
-    def _grid_like_parameters(self, grid: dmtet.TetGrid) -> dmtet.TetGrid:
+    def _grid_like_parameters(self, grid: dmtet.TetGrid | VoxelGrid) -> dmtet.TetGrid | VoxelGrid:
         """``grid`` on the parameters' device with vertices in their dtype (kept where it is while
         the parameters are on the meta device, which holds no data)."""
         weight = self.mapping.fc0.weight
@@ -210,7 +263,7 @@ class Generator(nn.Module):
         """``nn.Module``'s hook behind ``.to()`` / ``.cuda()`` / ``.double()`` / ``.to_empty()``:
         move and cast the parameters, then the grid to follow them."""
         super()._apply(fn, recurse)
-        self._tet_grid = self._grid_like_parameters(self._tet_grid)
+        self._grid = self._grid_like_parameters(self._grid)
         return self
 
     # ------------------------------------------------------------------ latents
@@ -295,15 +348,20 @@ class Generator(nn.Module):
         return Triplanes(geometry=geo, texture=tex)
 
     def query_geometry(self, planes: Triplanes, ws: Latents, points: torch.Tensor) -> PointGeometry:
-        """SDF and bounded deformation at world points ``[B, P, 3]`` (or ``[P, 3]`` for all)."""
+        """SDF (positive inside; a FlexiCubes model's raw head output negated) and bounded
+        deformation at world points ``[B, P, 3]`` (or ``[P, 3]`` for all)."""
         self._check_latents(ws)
         points = _check_points("points", points, ws.geo.shape[0])
         sdf, deform = self.synthesis.sdf_deformation(
             planes.geometry, points, ws.geo, self.box_min, self.box_size
         )
+        return self._point_geometry(sdf, deform)
+
+    def _point_geometry(self, raw_sdf: torch.Tensor, raw_deform: torch.Tensor) -> PointGeometry:
         cfg = self.config
-        deform = bound_deformation(deform, cfg.deformation_divisor, cfg.deformation_multiplier)
-        return PointGeometry(sdf[..., 0], deform)
+        deform = bound_deformation(raw_deform, cfg.deformation_divisor, cfg.effective_deformation_multiplier)
+        sdf = raw_sdf[..., 0]
+        return PointGeometry(-sdf if cfg.flexicubes else sdf, deform)
 
     def query_features(self, planes: Triplanes, ws: Latents, points: torch.Tensor) -> torch.Tensor:
         """Texture features ``[B, P, feat_channels]`` at world points ``[B, P, 3]``."""
@@ -324,18 +382,39 @@ class Generator(nn.Module):
         return rgb[..., 0].permute(0, 2, 1)
 
     def grid_geometry(self, planes: Triplanes, ws: Latents) -> GridGeometry:
-        """SDF and deformation on every grid vertex, with GET3D's empty-shape fix."""
-        grid = self.tet_grid
+        """SDF and deformation on every grid vertex, with GET3D's empty-shape fix (FlexiCubes: the
+        test reads the interior vertices, the fallback shell is 2 voxels thick), and for FlexiCubes
+        the per-cube weights."""
+        grid = self._grid
         verts = grid.vertices.to(planes.geometry.dtype)
-        field = self.query_geometry(planes, ws, verts)
+        weights = check_idx = None
+        if isinstance(grid, VoxelGrid):
+            self._check_latents(ws)
+            points = _check_points("points", verts, ws.geo.shape[0])
+            sdf, deform, weights = self.synthesis.sdf_deformation_weights(
+                planes.geometry, points, ws.geo, self.box_min, self.box_size, grid.cubes
+            )
+            field = self._point_geometry(sdf, deform)
+            check_idx = grid.interior_idx
+        else:
+            field = self.query_geometry(planes, ws, verts)
         sdf, deform, reg, empty = postprocess_geometry(
-            field.sdf, field.deformation, grid.center_idx, grid.boundary_idx
+            field.sdf, field.deformation, grid.center_idx, grid.boundary_idx, check_idx
         )
-        return GridGeometry(sdf=sdf, deformation=deform, vertices=verts + deform, sdf_reg=reg, empty=empty)
+        return GridGeometry(
+            sdf=sdf, deformation=deform, vertices=verts + deform, sdf_reg=reg, empty=empty, weights=weights
+        )
 
-    def meshes(self, geometry: GridGeometry) -> list[dmtet.SurfaceMesh]:
-        """Marching tets on the deformed grid, outward faces; one mesh per sample."""
-        return dmtet.marching_tets(self.tet_grid, geometry.sdf, geometry.deformation, outward=True)
+    def meshes(self, geometry: GridGeometry) -> list[dmtet.SurfaceMesh] | list[dmtet.FlexiCubesMesh]:
+        """One mesh per sample, outward faces: marching tets on the deformed tet grid, or
+        FlexiCubes on the deformed voxel grid (quads split in 4 around a centre in training mode,
+        in 2 in eval mode, as GET3D; each mesh carries its ``l_dev``)."""
+        if isinstance(self._grid, VoxelGrid):
+            if geometry.weights is None:
+                raise ValueError("geometry: expected the FlexiCubes weights of grid_geometry, got None")
+            grid, training = self._grid, self.training
+            return extract_meshes(grid, geometry.sdf, geometry.deformation, geometry.weights, training)
+        return dmtet.marching_tets(self._grid, geometry.sdf, geometry.deformation, outward=True)
 
     @torch.no_grad()
     def extract_meshes(self, ws: Latents) -> list[GeneratedMesh]:

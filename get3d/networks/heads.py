@@ -4,7 +4,9 @@
 ``synthesis.generator``) holds the backbone ``tri_plane_synthesis`` and three modulated MLPs,
 ``mlp_synthesis_{tex,sdf,def}`` (``C -> hidden (lrelu) -> out (linear)``, ``C`` = channels per
 plane). The SDF and deformation heads share the last two geometry w's; the texture head takes the
-last two texture w's. ``postprocess_geometry`` is GET3D's bound on the deformation and its
+last two texture w's. With ``flexicubes`` a fourth head, ``mlp_synthesis_weight``
+(``8C -> hidden -> 21``, on the same geometry w's), predicts FlexiCubes' per-cube weights from the
+features of the cube's 8 corners. ``postprocess_geometry`` is GET3D's bound on the deformation and its
 empty-shape fix with the ``|sdf|`` regulariser.
 """
 
@@ -14,6 +16,7 @@ import torch
 from torch import nn
 
 from .conv import NoiseMode
+from .flexicubes import WEIGHT_CHANNELS, WEIGHT_OUTPUT_SCALE, cube_features
 from .mlp import ModulatedMLP
 from .synthesis import TriplaneSynthesis
 from .triplane import sample_triplane
@@ -35,6 +38,7 @@ class TriplaneTexGeo(nn.Module):
         channel_base: int = 32768,
         channel_max: int = 512,
         conv_clamp: float | None = 256,
+        flexicubes: bool = False,
     ) -> None:
         super().__init__()
         self.w_dim = int(w_dim)
@@ -52,6 +56,11 @@ class TriplaneTexGeo(nn.Module):
         self.mlp_synthesis_tex = ModulatedMLP(triplane_channels, mlp_hidden, feat_channels, w_dim, mlp_layers)
         self.mlp_synthesis_sdf = ModulatedMLP(triplane_channels, mlp_hidden, 1, w_dim, mlp_layers)
         self.mlp_synthesis_def = ModulatedMLP(triplane_channels, mlp_hidden, 3, w_dim, mlp_layers)
+        self.mlp_synthesis_weight = (
+            ModulatedMLP(8 * triplane_channels, mlp_hidden, WEIGHT_CHANNELS, w_dim, mlp_layers)
+            if flexicubes
+            else None
+        )
         self.num_ws_geo_backbone = self.tri_plane_synthesis.num_ws_geo
         self.num_ws_tex_backbone = self.tri_plane_synthesis.num_ws_tex
         self.num_ws_geo = self.num_ws_geo_backbone + self.mlp_synthesis_sdf.num_ws
@@ -81,6 +90,26 @@ class TriplaneTexGeo(nn.Module):
         feat = sample_triplane(geo_planes, points, box_min, box_size)
         return self.mlp_synthesis_sdf(feat, ws_geo_mlp), self.mlp_synthesis_def(feat, ws_geo_mlp)
 
+    def sdf_deformation_weights(
+        self,
+        geo_planes: torch.Tensor,
+        points: torch.Tensor,
+        ws_geo_mlp: torch.Tensor,
+        box_min: float,
+        box_size: float,
+        cubes: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """FlexiCubes model: raw sdf ``[B, N, 1]`` and deformation ``[B, N, 3]`` at the grid
+        vertices ``points [B, N, 3]``, and the per-cube weights ``[B, K, 21]`` (head output times
+        0.1) of the cubes ``[K, 8]`` (vertex ids into ``points``)."""
+        if self.mlp_synthesis_weight is None:
+            raise ValueError("cubes: this generator has no FlexiCubes weight head (iso_surface dmtet)")
+        feat = sample_triplane(geo_planes, points, box_min, box_size)
+        sdf = self.mlp_synthesis_sdf(feat, ws_geo_mlp)
+        deformation = self.mlp_synthesis_def(feat, ws_geo_mlp)
+        weights = self.mlp_synthesis_weight(cube_features(feat, cubes), ws_geo_mlp) * WEIGHT_OUTPUT_SCALE
+        return sdf, deformation, weights
+
     def texture_feature(
         self,
         tex_planes: torch.Tensor,
@@ -105,10 +134,12 @@ def postprocess_geometry(
     deformation: torch.Tensor,
     center_idx: torch.Tensor,
     boundary_idx: torch.Tensor,
+    check_idx: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """GET3D's empty-shape fix.
 
-    A sample is *empty* when no grid value is > 0 or none is < 0 (no surface). For empty samples
+    A sample is *empty* when no grid value is > 0 or none is < 0 (no surface); with ``check_idx``
+    only those vertices are looked at (FlexiCubes: the interior ``[1:-1]^3``). For empty samples
     the centre vertex is set to ``1 - min(sdf)`` and the boundary vertices to ``-1 - max(sdf)``
     (min/max over the whole batch), and their SDF and deformation are detached. The regulariser
     ``mean_n |sdf_n|`` (taken before the replacement, so it keeps its gradient) is returned for
@@ -120,11 +151,13 @@ def postprocess_geometry(
         sdf: float ``[B, N]`` raw SDF on the grid (positive inside).
         deformation: float ``[B, N, 3]``.
         center_idx, boundary_idx: int64 vertex ids of the grid.
+        check_idx: optional int64 ids of the vertices the emptiness test reads (default: all).
 
     Returns:
         ``(sdf [B, N], deformation [B, N, 3], sdf_reg [B], empty [B] bool)``.
     """
-    empty = ((sdf > 0).sum(dim=1) == 0) | ((sdf < 0).sum(dim=1) == 0)
+    checked = sdf if check_idx is None else sdf[:, check_idx]
+    empty = ((checked > 0).sum(dim=1) == 0) | ((checked < 0).sum(dim=1) == 0)
     if not bool(empty.any()):
         return sdf, deformation, sdf.new_zeros(sdf.shape[0]), empty
     sdf_reg = sdf.abs().mean(dim=1) * empty.to(sdf.dtype)

@@ -65,6 +65,9 @@ class GridGeometry:
         sdf_reg: float ``[B]`` ``mean |sdf|`` of empty samples (0 otherwise); GET3D adds its batch
             mean to the generator loss with weight 1.
         empty: bool ``[B]`` samples whose raw SDF had no sign change.
+        weights: FlexiCubes models: float ``[B, K, 21]`` per-cube weights (the head's output
+            times 0.1: beta 12, alpha 8, gamma 1; GET3D regularises their mean square); None for
+            DMTet.
     """
 
     sdf: torch.Tensor
@@ -72,6 +75,7 @@ class GridGeometry:
     vertices: torch.Tensor
     sdf_reg: torch.Tensor
     empty: torch.Tensor
+    weights: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)

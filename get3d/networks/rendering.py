@@ -38,7 +38,8 @@ class GeneratorOutput:
             w.r.t. the mesh vertices.
         hard_mask: float ``[B, 1, H, W]`` in {0, 1}; no gradient.
         geometry: the grid geometry the meshes came from (carries ``sdf_reg``).
-        meshes: the ``B`` extracted meshes (one per sample, not per view).
+        meshes: the ``B`` extracted meshes (one per sample, not per view): ``dmtet.SurfaceMesh``
+            (DMTet) or ``dmtet.FlexiCubesMesh`` (FlexiCubes, with its ``l_dev``).
     """
 
     image: torch.Tensor
@@ -46,7 +47,7 @@ class GeneratorOutput:
     mask: torch.Tensor
     hard_mask: torch.Tensor
     geometry: GridGeometry
-    meshes: list[dmtet.SurfaceMesh]
+    meshes: list[dmtet.SurfaceMesh] | list[dmtet.FlexiCubesMesh]
 
 
 def gather_foreground(
@@ -74,7 +75,7 @@ def gather_foreground(
 
 
 def render_textured(
-    meshes: Sequence[dmtet.SurfaceMesh],
+    meshes: Sequence[dmtet.SurfaceMesh] | Sequence[dmtet.FlexiCubesMesh],
     cameras: Cameras,
     resolution: int,
     texture_fn: Callable[[torch.Tensor], torch.Tensor],

@@ -107,6 +107,10 @@ class LossConfig:
         greg_zero_steps: reproduce GET3D's zero-gradient Adam step of the ``Greg`` phase.
         sdf_reg_weight: weight of the SDF sign cross-entropy across tet edges (0.01).
         empty_reg_weight: weight of the empty-shape ``|sdf|`` term (1.0).
+        flexicubes_surface_reg_weight: FlexiCubes models: weight of ``mean L_dev`` (GET3D's
+            ``--lambda_flexicubes_surface_reg``, 0.5).
+        flexicubes_weights_reg_weight: FlexiCubes models: weight of the mean square of the
+            per-cube weights (``--lambda_flexicubes_weights_reg``, 0.1).
         style_mixing_prob: style mixing probability per stream (0.9).
         camera_distribution: training camera distribution (``render.camera.CameraDistribution``
             value, e.g. ``shapenet_chair``).
@@ -119,6 +123,8 @@ class LossConfig:
     greg_zero_steps: bool = True
     sdf_reg_weight: float = 0.01
     empty_reg_weight: float = 1.0
+    flexicubes_surface_reg_weight: float = 0.5
+    flexicubes_weights_reg_weight: float = 0.1
     style_mixing_prob: float = 0.9
     camera_distribution: str = "shapenet_car"
 

@@ -7,14 +7,16 @@
 * R1: ``gamma / 2 * |d D_rgb(x) / dx|^2 + gamma_mask / 2 * |d D_mask(x) / dx|^2`` per real sample,
   gradients taken w.r.t. the full 4-channel image (squared norm over C, H, W);
 * SDF regularisers: ``weight * dmtet.sdf_sign_reg`` over the grid's unique edges, plus the mean of
-  the empty-shape ``|sdf|`` term.
+  the empty-shape ``|sdf|`` term;
+* FlexiCubes regularisers (spec §4.4): the mean of ``L_dev`` over every (dual vertex, crossing
+  edge) pair of the batch's meshes, and the mean square of the per-cube weights.
 
 Every function returns per-sample ``[B]`` tensors or scalars; callers weight and reduce.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -26,6 +28,7 @@ from get3d.networks.discriminator import DiscriminatorLogits
 __all__ = [
     "R1Terms",
     "discriminator_loss",
+    "flexicubes_regularization",
     "generator_adversarial_loss",
     "r1_penalty",
     "sdf_regularization",
@@ -129,3 +132,22 @@ def sdf_regularization(
         edges: int64 ``[E, 2]`` unique grid edges (``TetGrid.edges``).
     """
     return dmtet.sdf_sign_reg(sdf, edges), sdf_reg.mean()
+
+
+def flexicubes_regularization(
+    l_dev: Sequence[torch.Tensor], weights: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(mean L_dev, mean weight^2)``, both float scalars (unweighted; GET3D weighs them 0.5 and
+    0.1).
+
+    Args:
+        l_dev: per sample, float ``[P_b]`` deviations of its mesh (``dmtet.FlexiCubesMesh.l_dev``);
+            the mean runs over all pairs of the batch together, as GET3D concatenates them. No pair
+            at all (every mesh empty) gives 0 (GET3D's mean of nothing would be NaN).
+        weights: float ``[B, K, 21]`` per-cube weights (``GridGeometry.weights``).
+    """
+    if not isinstance(weights, torch.Tensor) or weights.ndim != 3 or weights.shape[-1] != 21:
+        raise ValueError(f"weights: expected a tensor [B, K, 21], got {getattr(weights, 'shape', weights)!r}")
+    dev = torch.cat([d.reshape(-1) for d in l_dev]) if len(l_dev) else weights.new_zeros(0)
+    dev_mean = dev.mean() if dev.numel() else weights.new_zeros(())
+    return dev_mean, weights.square().mean()

@@ -21,7 +21,13 @@ from render.backend import BackendLike
 from render.camera import Cameras, sample_cameras
 
 from .config import TrainConfig
-from .losses import discriminator_loss, generator_adversarial_loss, r1_penalty, sdf_regularization
+from .losses import (
+    discriminator_loss,
+    flexicubes_regularization,
+    generator_adversarial_loss,
+    r1_penalty,
+    sdf_regularization,
+)
 from .phases import Phase
 
 __all__ = [
@@ -110,21 +116,34 @@ def run_g_main(
     backend: BackendLike = "auto",
 ) -> dict[str, float]:
     """Generator phase on one micro-batch: adversarial losses on both branches + SDF sign
-    cross-entropy + empty-shape term; backward of ``scale * loss``; returns scaled stats.
+    cross-entropy + empty-shape term (+ FlexiCubes' ``L_dev`` and weight terms for a FlexiCubes
+    generator); backward of ``scale * loss``; returns scaled stats.
     ``backend`` is the run's rasterizer context (``render.make_context``)."""
     device = fake.condition.device
     with _autocast(device, config.bf16):
         out = G.render(fake.ws, fake.cameras, backend=backend)
         logits = D(out.image, fake.condition)
     adv_rgb, adv_mask = generator_adversarial_loss(logits)
-    sign, empty = sdf_regularization(out.geometry.sdf, out.geometry.sdf_reg, G.tet_grid.edges)
+    sign, empty = sdf_regularization(out.geometry.sdf, out.geometry.sdf_reg, G.grid.edges)
     loss = (
         (adv_rgb + adv_mask).float().mean()
         + config.loss.sdf_reg_weight * sign
         + config.loss.empty_reg_weight * empty
     )
+    flexi: dict[str, float] = {}
+    if out.geometry.weights is not None:
+        dev, weights = flexicubes_regularization([m.l_dev for m in out.meshes], out.geometry.weights)
+        loss = (
+            loss
+            + config.loss.flexicubes_surface_reg_weight * dev.float()
+            + config.loss.flexicubes_weights_reg_weight * weights.float()
+        )
+        flexi = {
+            "G/flexicubes_dev": float(dev.detach()) * scale,
+            "G/flexicubes_weights": float(weights.detach()) * scale,
+        }
     (loss * scale).backward()
-    return {
+    return flexi | {
         "G/loss": float(loss.detach()) * scale,
         "G/adv_rgb": float(adv_rgb.detach().mean()) * scale,
         "G/adv_mask": float(adv_mask.detach().mean()) * scale,

@@ -47,11 +47,18 @@ def G_separate():
     return Generator(cfg, grid=grid).eval().requires_grad_(False)
 
 
-@pytest.fixture(params=["unified", "separate"])
-def G_any(request, G, G_separate):
-    """Both generator models (the separate one draws its texture noise at random, as GET3D; its
-    noise strengths are 0 at initialisation, so its fields are deterministic here)."""
-    return G if request.param == "unified" else G_separate
+@pytest.fixture(scope="module")
+def G_flexicubes():
+    torch.manual_seed(0)
+    return Generator(GeneratorConfig.tiny(iso_surface="flexicubes")).eval().requires_grad_(False)
+
+
+@pytest.fixture(params=["unified", "separate", "flexicubes"])
+def G_any(request, G, G_separate, G_flexicubes):
+    """Every generator model (the separate one draws its texture noise at random, as GET3D; its
+    noise strengths are 0 at initialisation, so its fields are deterministic here; the FlexiCubes
+    one extracts its meshes with dmtet.flexicubes)."""
+    return {"unified": G, "separate": G_separate, "flexicubes": G_flexicubes}[request.param]
 
 
 def test_seeds_are_separate_and_prefix_stable(G):

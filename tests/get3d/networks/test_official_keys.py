@@ -95,6 +95,23 @@ def test_separate_generator_matches_official_key_list():
     assert GeneratorConfig.official("chair", one_3d_generator=False).conv_clamp is None
 
 
+def test_flexicubes_generator_matches_official_key_list():
+    with torch.device("meta"):
+        g = Generator(GeneratorConfig.official(iso_surface="flexicubes"))
+    official = _official("generator_flexicubes.txt")
+    assert len(official) == 225
+    _compare(_ours(g), official)
+    assert sum(p.numel() for p in g.parameters()) == 34_470_841
+    assert sum(b.numel() for b in g.buffers()) == 176_080
+    assert g.num_ws_geo == 22 and g.num_ws == 9  # the weight head reads the SDF head's 2 w's
+    head = g.synthesis.generator.mlp_synthesis_weight
+    assert sum(p.numel() for p in head.parameters()) == 156_661
+    assert (head.layers[0].in_channels, head.out_channels) == (8 * 32, 21)
+    cfg = g.config
+    assert cfg.grid_resolution == 90 and cfg.effective_deformation_multiplier == 2.0
+    assert g.grid.num_vertices == 91**3 and g.grid.num_cubes == 90**3
+
+
 def test_discriminator_matches_official_key_list():
     with torch.device("meta"):
         d = Discriminator(DiscriminatorConfig.official())

@@ -101,11 +101,13 @@ def test_presets_load(preset: Path):
     if preset.stem.startswith("shapenet_"):
         cat = preset.stem.split("_", 1)[1]
         separate = cat.endswith("_separate")  # GET3D README's --one_3d_generator 0 runs
-        cat = cat.removesuffix("_separate")
+        flexicubes = cat.endswith("_flexicubes")  # ... and its --iso_surface flexicubes runs
+        cat = cat.removesuffix("_separate").removesuffix("_flexicubes")
         gamma = {"car": 40.0, "motorbike": 80.0, "chair": 3200.0 if separate else 400.0}[cat]
         scale = {"car": 1.0, "motorbike": 1.0, "chair": 0.8}[cat]
         assert c.loss.gamma == gamma and c.generator.dmtet_scale == scale
         assert c.generator.one_3d_generator is not separate
+        assert c.generator.flexicubes is flexicubes
         assert c.generator.image_resolution == 1024 and c.batch == 32 and c.batch_gpu == 4
         assert c.loss.camera_distribution == f"shapenet_{cat}" and c.data.source is DataSource.FOLDER
     else:
