@@ -18,7 +18,23 @@ from torch import nn
 from .conv import NoiseMode, SynthesisLayer, ToRGBLayer
 from .fir import setup_filter, upsample2d
 
-__all__ = ["SynthesisBlockTexGeo", "TriplaneSynthesis"]
+__all__ = ["SynthesisBlockTexGeo", "TriplaneSynthesis", "block_channels"]
+
+
+def block_channels(resolution: int, channel_base: int, channel_max: int) -> tuple[list[int], dict[int, int]]:
+    """The block resolutions ``4, 8, ..., resolution`` of a StyleGAN2 synthesis network and each
+    block's channels ``min(channel_base // r, channel_max)``.
+
+    Raises:
+        ValueError: ``resolution`` is not a power of two >= 4, or a block would get no channel.
+    """
+    if resolution < 4 or resolution & (resolution - 1):
+        raise ValueError(f"resolution: expected a power of two >= 4, got {resolution}")
+    resolutions = [2**i for i in range(2, int(math.log2(resolution)) + 1)]
+    channels = {r: min(channel_base // r, channel_max) for r in resolutions}
+    if min(channels.values()) < 1:
+        raise ValueError(f"channel_base: {channel_base} gives no channels at resolution {resolution}")
+    return resolutions, channels
 
 
 class SynthesisBlockTexGeo(nn.Module):
@@ -117,16 +133,11 @@ class TriplaneSynthesis(nn.Module):
         conv_clamp: float | None = 256,
     ) -> None:
         super().__init__()
-        if resolution < 4 or resolution & (resolution - 1):
-            raise ValueError(f"resolution: expected a power of two >= 4, got {resolution}")
+        self.block_resolutions, channels = block_channels(resolution, channel_base, channel_max)
         self.w_dim = int(w_dim)
         self.resolution = int(resolution)
         self.tex_channels = int(tex_channels)
         self.geo_channels = int(geo_channels)
-        self.block_resolutions = [2**i for i in range(2, int(math.log2(resolution)) + 1)]
-        channels = {r: min(channel_base // r, channel_max) for r in self.block_resolutions}
-        if min(channels.values()) < 1:
-            raise ValueError(f"channel_base: {channel_base} gives no channels at resolution {resolution}")
         self.num_ws_geo = 0
         self.num_ws_tex = 0
         for r in self.block_resolutions:

@@ -11,14 +11,13 @@ w's in turn (``3n - 1`` for ``n`` blocks: 20 at R = 256); the MLP takes the next
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from .conv import NoiseMode, SynthesisLayer, ToRGBLayer
 from .fir import setup_filter, upsample2d
 from .mlp import ModulatedMLP
+from .synthesis import block_channels
 from .triplane import sample_triplane
 
 __all__ = ["SynthesisBlock", "SynthesisNetwork", "TriplaneTex", "joint_texture_ws"]
@@ -101,15 +100,10 @@ class SynthesisNetwork(nn.Module):
         conv_clamp: float | None = 256.0,
     ) -> None:
         super().__init__()
-        if resolution < 4 or resolution & (resolution - 1):
-            raise ValueError(f"resolution: expected a power of two >= 4, got {resolution}")
+        self.block_resolutions, channels = block_channels(resolution, channel_base, channel_max)
         self.w_dim = int(w_dim)
         self.resolution = int(resolution)
         self.img_channels = int(img_channels)
-        self.block_resolutions = [2**i for i in range(2, int(math.log2(resolution)) + 1)]
-        channels = {r: min(channel_base // r, channel_max) for r in self.block_resolutions}
-        if min(channels.values()) < 1:
-            raise ValueError(f"channel_base: {channel_base} gives no channels at resolution {resolution}")
         self.num_ws = 0
         for r in self.block_resolutions:
             block = SynthesisBlock(
