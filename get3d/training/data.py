@@ -17,6 +17,7 @@ from .config import DataSource, TrainConfig
 from .step import RealSchedule
 
 __all__ = [
+    "builtin_dataset",
     "SPLIT_ALL",
     "SPLIT_NAMES",
     "ValidationRefs",
@@ -44,7 +45,13 @@ SPLIT_NAMES = ("train", "val", "test")
 """GET3D's split names: train on ``train``, validate on ``val``, evaluate on ``test``."""
 
 
-def _procedural(config: TrainConfig, progress: bool):  # -> get3d.data.builtin.ProceduralDataset
+def builtin_dataset(config: TrainConfig, progress: bool = False):  # -> get3d.data.ProceduralDataset
+    """The built-in procedural data set the configuration names (``data.builtin_*``), generated
+    into its cache on first use.
+
+    Raises:
+        ValueError: ``data.category`` is not one of ``data.builtin_categories``.
+    """
     data = config.data
     pconf = ProceduralDatasetConfig(
         categories=data.builtin_categories,
@@ -97,7 +104,7 @@ def split_file(config: TrainConfig, name: str, *, progress: bool = False) -> Pat
         if name not in SPLIT_NAMES:
             expected = f"{', '.join(SPLIT_NAMES)} or {SPLIT_ALL}"
             raise ValueError(f"data.split: expected {expected} for the built-in set, got {name!r}")
-        return _procedural(config, progress).split_file(data.category, name)
+        return builtin_dataset(config, progress).split_file(data.category, name)
     if name not in SPLIT_NAMES:
         path = Path(name)
         if not path.is_file():
@@ -128,7 +135,7 @@ def build_dataset(config: TrainConfig, progress: bool = True) -> tuple[Dataset, 
     res = config.generator.image_resolution
     if data.source is DataSource.BUILTIN:
         chosen = split_file(config, data.split, progress=progress)  # checks the split, builds the set
-        built = _procedural(config, progress=False)
+        built = builtin_dataset(config, progress=False)
         ds = MultiviewDataset(
             built.data_dir(data.category), built.camera_root, resolution=res, split_file=chosen
         )

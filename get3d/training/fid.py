@@ -37,7 +37,7 @@ from get3d.networks import Generator
 from render.backend import BackendLike
 
 from .config import DataSource, TrainConfig
-from .data import split_dir
+from .data import builtin_dataset, split_dir
 
 __all__ = ["FID_CACHE_NAME", "FidImages", "TrainingFID", "check_fid_weights", "fid_due", "fid_images_of"]
 
@@ -98,18 +98,7 @@ def fid_images_of(config: TrainConfig) -> FidImages:
     """
     data = config.data
     if data.source is DataSource.BUILTIN:
-        from get3d.data import ProceduralDatasetConfig, procedural_dataset
-
-        built = procedural_dataset(
-            ProceduralDatasetConfig(
-                categories=data.builtin_categories,
-                shapes_per_category=data.builtin_shapes,
-                views=data.builtin_views,
-                resolution=data.builtin_resolution,
-            ),
-            data.cache_dir,
-            progress=False,
-        )
+        built = builtin_dataset(config)
         val = built.split_file(data.category, "val")
         found = FidImages(built.data_dir(data.category), built.camera_root, val)
     else:

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import torch
 
-from get3d.data import ProceduralDatasetConfig, procedural_dataset, read_split
+from get3d.data import read_split
 from get3d.metrics.evaluate import reference_point_clouds
 from get3d.metrics.geometry import GeometryProtocol, geometry_scores, surface_point_clouds
 from get3d.networks import Generator, load_generator
 
 from .checkpoint import CheckpointManager, load_checkpoint
 from .config import DataSource, TrainConfig, config_from_dict
-from .data import load_grid
+from .data import builtin_dataset, load_grid
 
 __all__ = ["generated_clouds", "main"]
 
@@ -68,16 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if config.data.source is not DataSource.BUILTIN:
         parser.error("run_dir: only runs on the built-in data set have ground-truth meshes here")
     data = config.data
-    built = procedural_dataset(
-        ProceduralDatasetConfig(
-            categories=data.builtin_categories,
-            shapes_per_category=data.builtin_shapes,
-            views=data.builtin_views,
-            resolution=data.builtin_resolution,
-        ),
-        data.cache_dir,
-        progress=False,
-    )
+    built = builtin_dataset(config)
     protocol = GeometryProtocol()
     ids = read_split(built.split_file(data.category, args.split))
     refs, _ = reference_point_clouds(built.mesh_dir(data.category), protocol, shape_ids=ids)
