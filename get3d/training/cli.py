@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import torch
 import yaml
 
 from .config import ConfigError, config_to_dict, load_config, preset_path
@@ -107,6 +108,9 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         if not str(exc).startswith("init_from: "):
             raise
         parser.error(f"--init-from: {str(exc).removeprefix('init_from: ')}")
+    else:
+        if info.distributed:  # leave together: no rank tears the group down while another still works
+            torch.distributed.barrier()
     finally:
         cleanup_distributed()
     if info.is_main:

@@ -123,7 +123,9 @@ def test_two_processes_match_one(tiny_cache: Path, tmp_path: Path):
         *overrides,
     ]
     proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=240, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, (
+        proc.stdout[-2000:] + "\n---\n" + proc.stderr[:3000] + "\n...\n" + proc.stderr[-3000:]
+    )
     one, two = _metrics(tmp_path / "one"), _metrics(tmp_path / "two")
     assert [r["step"] for r in two] == [1, 2]
     for a, b in zip(one, two, strict=True):
