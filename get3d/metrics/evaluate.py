@@ -18,6 +18,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +28,10 @@ import dmtet
 from get3d.atomic import atomic_files
 from get3d.networks import Generator, GeneratorConfig, load_generator
 from get3d.networks.grids import GET3D_GRID, grid_info
-from render.backend import BackendLike, as_context
+from render.backend import BackendLike, RasterContext, as_context
 
 from .frechet import FeatureStats, frechet_distance, kernel_distance
-from .geometry import GeometryProtocol, SurfaceSampling, geometry_scores
+from .geometry import GeometryProtocol, GeometryScores, SurfaceSampling, geometry_scores
 from .inception import FeatureExtractor, load_inception
 from .lfd import LFDProtocol
 from .protocol import (
@@ -149,6 +150,190 @@ def _lfd_scores(
     }
 
 
+@dataclass
+class _Record:
+    """What an evaluation records besides its scores: the protocol, the deviations from the
+    paper's and the seconds of each stage (filled in by the stages of :func:`run_eval`)."""
+
+    protocol: dict
+    deviations: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _RealImages:
+    data_dir: Path
+    camera_root: str | os.PathLike | None
+    split_file: str | os.PathLike | None
+
+
+def _eval_generator(
+    generator: Generator | str | os.PathLike,
+    generator_config: GeneratorConfig | None,
+    grid: dmtet.TetGrid | str | os.PathLike | None,
+    grid_resolution: int | None,
+    device: torch.device,
+) -> Generator:
+    """The generator to evaluate: as given, or the ``G_ema`` of a checkpoint path."""
+    if isinstance(generator, Generator):
+        if grid is not None or grid_resolution is not None:
+            raise ValueError(
+                "grid, grid_resolution: apply to a checkpoint path; give a Generator its grid with set_grid"
+            )
+        return generator.to(device).eval()
+    if isinstance(generator, str | os.PathLike):
+        return load_generator(
+            generator, config=generator_config, grid=grid, grid_resolution=grid_resolution, device=device
+        )
+    raise TypeError(f"generator: expected a Generator or a checkpoint path, got {type(generator).__name__}")
+
+
+def _protocol_record(
+    G: Generator, config: EvalConfig, category: str | None, res: int, split_file: object
+) -> _Record:
+    """The protocol of the evaluation and its deviations that do not depend on the metrics."""
+    rec = _Record(
+        protocol={
+            "config": config.as_dict(),
+            "category": category,
+            "resolution": res,
+            "split_file": str(split_file) if split_file else None,
+        }
+    )
+    if G.config.flexicubes:
+        rec.protocol["voxel_grid"] = G.config.grid_resolution
+    else:
+        grid_used = grid_info(G.tet_grid, G.config.tet_grid)
+        rec.protocol["tet_grid"] = grid_used.as_dict()
+        if not grid_used.is_get3d_grid:
+            rec.deviations.append(
+                f"tet grid: {grid_used} (paper: GET3D's Quartet grid {GET3D_GRID}, 98,653 vertices)"
+            )
+    if res != PAPER_RESOLUTION:
+        rec.deviations.append(f"resolution {res} (paper: {PAPER_RESOLUTION})")
+    if config.truncation_psi != 1.0 or config.style_mixing_prob != 0.9:
+        rec.deviations.append(
+            f"psi {config.truncation_psi}, style mixing {config.style_mixing_prob} (paper: 1.0, 0.9)"
+        )
+    return rec
+
+
+def _image_scores(
+    G: Generator,
+    config: EvalConfig,
+    real_dir: _RealImages,
+    inception: FeatureExtractor | str | os.PathLike | None,
+    cache: str | os.PathLike | None,
+    res: int,
+    device: torch.device,
+    ctx: RasterContext,
+    rec: _Record,
+) -> tuple[float | None, float | None, int, int]:
+    """FID and KID (None when not asked for), the real and generated image counts."""
+    wanted = set(config.metrics)
+    extractor = inception if isinstance(inception, FeatureExtractor) else load_inception(inception, device)
+    extractor = extractor.to(device).eval()
+    rec.protocol["extractor"] = extractor.identity
+    rec.protocol["data_dir"] = str(real_dir.data_dir.resolve())
+    if not extractor.identity.startswith("torchscript:"):
+        rec.deviations.append(
+            f"feature network {extractor.identity.split(':')[0]} (paper: NVIDIA's TorchScript Inception)"
+        )
+    t0 = time.perf_counter()
+    batches, num_real, files = real_images(
+        real_dir.data_dir,
+        real_dir.camera_root,
+        res,
+        split_file=real_dir.split_file,
+        max_real=config.max_real,
+        batch_size=16,
+    )
+    key = {
+        "version": 1,
+        "data": dataset_fingerprint(files),
+        "num_real": num_real,
+        "resolution": res,
+        "quantization": "round((x + 1) * 127.5)",
+        "extractor": extractor.identity,
+    }
+    need_features = Metric.KID in wanted
+    real, hit = cached_stats(
+        lambda: FeatureStats.from_features(
+            _features(extractor, batches, device), keep_features=need_features
+        ),
+        key,
+        cache,
+        name=f"real-{real_dir.data_dir.name}",
+        need_features=need_features,
+    )
+    rec.protocol["real_stats_cached"] = hit
+    rec.seconds["real_features"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    n_images = config.num_images
+    gen_features = _features(extractor, generate_images(G, n_images, config, backend=ctx), device)
+    fake = FeatureStats.from_features(gen_features)
+    rec.seconds["generated_features"] = time.perf_counter() - t0
+    if n_images < PAPER_NUM_IMAGES:
+        rec.deviations.append(f"{n_images} generated images (paper: {PAPER_NUM_IMAGES})")
+    fid = frechet_distance(fake, real) if Metric.FID in wanted else None
+    kid = None
+    if Metric.KID in wanted:
+        assert real.features is not None
+        kid = kernel_distance(
+            gen_features,
+            real.features,
+            num_subsets=config.kid_subsets,
+            max_subset_size=config.kid_subset_size,
+        )
+    return fid, kid, num_real, n_images
+
+
+def _geometry_part(
+    G: Generator,
+    config: EvalConfig,
+    category: str | None,
+    mesh_dir: Path,
+    split_file: str | os.PathLike | None,
+    ctx: RasterContext,
+    progress: bool,
+    rec: _Record,
+) -> tuple[GeometryScores, int, int]:
+    """COV/MMD-CD (and 1-NNA) against the reference meshes; the counts of generated shapes
+    without a surface that were skipped and that were scored with the empty-shape fallback."""
+    from get3d.data.layout import read_split
+
+    t0 = time.perf_counter()
+    ids = read_split(split_file) if split_file is not None else None
+    refs, ref_ids = reference_point_clouds(mesh_dir, config.geometry, shape_ids=ids, backend=ctx)
+    rec.protocol["mesh_dir"] = str(mesh_dir.resolve())
+    rec.protocol["num_ref"] = len(ref_ids)
+    rec.seconds["reference_clouds"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    n_gen = config.geometry.gen_per_ref * len(ref_ids)
+    generated = generate_point_clouds(G, n_gen, config, progress=progress, backend=ctx)
+    rec.seconds["generated_clouds"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    scores = geometry_scores(
+        refs, generated.clouds, nna=config.nna, workers=config.workers, progress=progress
+    )
+    rec.seconds["chamfer_and_scores"] = time.perf_counter() - t0
+    paper = GeometryProtocol.for_category(category)
+    if config.geometry != paper:
+        rec.deviations.append(f"geometry protocol {config.geometry.as_dict()} (paper: {paper.as_dict()})")
+    if config.geometry.surface is SurfaceSampling.VISIBLE:
+        rec.deviations.append(
+            "visible-surface points at pixel centres from seeded draws (GET3D: the depth "
+            "back-projected at pixel corners, unseeded draws; shapes with a view seeing fewer "
+            "than its quota of pixels dropped)"
+        )
+    if config.skip_empty:
+        rec.deviations.append(
+            f"{generated.skipped} generated shapes without a surface skipped (paper: the empty-shape "
+            "fix's fallback mesh is scored)"
+        )
+    return scores, generated.skipped, generated.fallback
+
+
 def run_eval(
     generator: Generator | str | os.PathLike,
     *,
@@ -206,149 +391,42 @@ def run_eval(
     if not isinstance(config, EvalConfig):
         raise TypeError(f"config: expected an EvalConfig, got {type(config).__name__}")
     device = torch.device(device)
-    if isinstance(generator, Generator):
-        if grid is not None or grid_resolution is not None:
-            raise ValueError(
-                "grid, grid_resolution: apply to a checkpoint path; give a Generator its grid with set_grid"
-            )
-        G = generator.to(device).eval()
-    elif isinstance(generator, str | os.PathLike):
-        G = load_generator(
-            generator, config=generator_config, grid=grid, grid_resolution=grid_resolution, device=device
-        )
-    else:
-        raise TypeError(
-            f"generator: expected a Generator or a checkpoint path, got {type(generator).__name__}"
-        )
+    G = _eval_generator(generator, generator_config, grid, grid_resolution, device)
     ctx = as_context(backend, device)
     res = config.resolution or G.config.image_resolution
     wanted = set(config.metrics)
-    image_metrics = wanted & {Metric.FID, Metric.KID}
-    if image_metrics and data_dir is None:
+    if wanted & {Metric.FID, Metric.KID} and data_dir is None:
         raise ValueError("data_dir: FID/KID need the real images (data_dir), got None")
     if wanted & {Metric.COV_MMD, Metric.COV_MMD_LFD} and mesh_dir is None:
         raise ValueError("mesh_dir: COV/MMD need the ground-truth meshes (mesh_dir), got None")
-    cache = default_cache_dir() if cache_dir is True else (cache_dir or None)
-    seconds: dict[str, float] = {}
-    deviations: list[str] = []
-    protocol = {
-        "config": config.as_dict(),
-        "category": category,
-        "resolution": res,
-        "split_file": str(split_file) if split_file else None,
-    }
-    grid_used = grid_info(G.tet_grid, G.config.tet_grid)
-    protocol["tet_grid"] = grid_used.as_dict()
-    if not grid_used.is_get3d_grid:
-        deviations.append(
-            f"tet grid: {grid_used} (paper: GET3D's Quartet grid {GET3D_GRID}, 98,653 vertices)"
-        )
-    if res != PAPER_RESOLUTION:
-        deviations.append(f"resolution {res} (paper: {PAPER_RESOLUTION})")
-    if config.truncation_psi != 1.0 or config.style_mixing_prob != 0.9:
-        deviations.append(
-            f"psi {config.truncation_psi}, style mixing {config.style_mixing_prob} (paper: 1.0, 0.9)"
-        )
+    rec = _protocol_record(G, config, category, res, split_file)
 
     fid = kid = None
-    num_real = 0
-    n_images = 0
-    if image_metrics:
-        extractor = (
-            inception if isinstance(inception, FeatureExtractor) else load_inception(inception, device)
+    num_real = n_images = 0
+    if wanted & {Metric.FID, Metric.KID}:
+        cache = default_cache_dir() if cache_dir is True else (cache_dir or None)
+        real_dir = _RealImages(Path(data_dir), camera_root, split_file)
+        fid, kid, num_real, n_images = _image_scores(
+            G, config, real_dir, inception, cache, res, device, ctx, rec
         )
-        extractor = extractor.to(device).eval()
-        protocol["extractor"] = extractor.identity
-        protocol["data_dir"] = str(Path(data_dir).resolve())
-        if not extractor.identity.startswith("torchscript:"):
-            deviations.append(
-                f"feature network {extractor.identity.split(':')[0]} (paper: NVIDIA's TorchScript Inception)"
-            )
-        t0 = time.perf_counter()
-        batches, num_real, files = real_images(
-            data_dir, camera_root, res, split_file=split_file, max_real=config.max_real, batch_size=16
-        )
-        key = {
-            "version": 1,
-            "data": dataset_fingerprint(files),
-            "num_real": num_real,
-            "resolution": res,
-            "quantization": "round((x + 1) * 127.5)",
-            "extractor": extractor.identity,
-        }
-        need_features = Metric.KID in wanted
-        real, hit = cached_stats(
-            lambda: FeatureStats.from_features(
-                _features(extractor, batches, device), keep_features=need_features
-            ),
-            key,
-            cache,
-            name=f"real-{Path(data_dir).name}",
-            need_features=need_features,
-        )
-        protocol["real_stats_cached"] = hit
-        seconds["real_features"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        n_images = config.num_images
-        gen_features = _features(extractor, generate_images(G, n_images, config, backend=ctx), device)
-        fake = FeatureStats.from_features(gen_features)
-        seconds["generated_features"] = time.perf_counter() - t0
-        if n_images < PAPER_NUM_IMAGES:
-            deviations.append(f"{n_images} generated images (paper: {PAPER_NUM_IMAGES})")
-        if Metric.FID in wanted:
-            fid = frechet_distance(fake, real)
-        if Metric.KID in wanted:
-            assert real.features is not None
-            kid = kernel_distance(
-                gen_features,
-                real.features,
-                num_subsets=config.kid_subsets,
-                max_subset_size=config.kid_subset_size,
-            )
 
     scores = None
     skipped = fallback = 0
     if Metric.COV_MMD in wanted:
-        from get3d.data.layout import read_split
-
-        t0 = time.perf_counter()
-        ids = read_split(split_file) if split_file is not None else None
-        refs, ref_ids = reference_point_clouds(mesh_dir, config.geometry, shape_ids=ids, backend=ctx)
-        protocol["mesh_dir"] = str(Path(mesh_dir).resolve())
-        protocol["num_ref"] = len(ref_ids)
-        seconds["reference_clouds"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        n_gen = config.geometry.gen_per_ref * len(ref_ids)
-        generated = generate_point_clouds(G, n_gen, config, progress=progress, backend=ctx)
-        gens, skipped, fallback = generated.clouds, generated.skipped, generated.fallback
-        seconds["generated_clouds"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        scores = geometry_scores(refs, gens, nna=config.nna, workers=config.workers, progress=progress)
-        seconds["chamfer_and_scores"] = time.perf_counter() - t0
-        paper = GeometryProtocol.for_category(category)
-        if config.geometry != paper:
-            deviations.append(f"geometry protocol {config.geometry.as_dict()} (paper: {paper.as_dict()})")
-        if config.geometry.surface is SurfaceSampling.VISIBLE:
-            deviations.append(
-                "visible-surface points at pixel centres from seeded draws (GET3D: the depth "
-                "back-projected at pixel corners, unseeded draws; shapes with a view seeing fewer "
-                "than its quota of pixels dropped)"
-            )
-        if config.skip_empty:
-            deviations.append(
-                f"{skipped} generated shapes without a surface skipped (paper: the empty-shape fix's "
-                "fallback mesh is scored)"
-            )
+        scores, skipped, fallback = _geometry_part(
+            G, config, category, Path(mesh_dir), split_file, ctx, progress, rec
+        )
 
     lfd = None
     if Metric.COV_MMD_LFD in wanted:
-        lfd = _lfd_scores(G, mesh_dir, split_file, config, ctx, seconds)
+        lfd = _lfd_scores(G, mesh_dir, split_file, config, ctx, rec.seconds)
         if config.lfd != LFDProtocol():
-            deviations.append(f"LFD protocol {config.lfd} (paper: {LFDProtocol()})")
-        deviations.append(
+            rec.deviations.append(f"LFD protocol {config.lfd} (paper: {LFDProtocol()})")
+        rec.deviations.append(
             "LFD on our rasterizer with float Zernike/Fourier features (GET3D: the 3DAlignment "
             "executables, 8-bit features); MMD-LFD is on a different scale from the paper's"
         )
+    protocol, deviations, seconds = rec.protocol, rec.deviations, rec.seconds
 
     report = EvalReport(
         fid=fid,

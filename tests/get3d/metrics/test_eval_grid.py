@@ -94,3 +94,20 @@ def test_split_dir_picks_the_split_of_split_name(inputs, capsys):
 def test_run_eval_takes_no_grid_with_a_generator():
     with pytest.raises(ValueError, match="grid, grid_resolution: apply to a checkpoint path"):
         run_eval(Generator(GeneratorConfig.tiny()), grid_resolution=3, mesh_dir=".")
+
+
+def test_a_flexicubes_generator_is_evaluated_on_its_voxel_grid(inputs):
+    from get3d.metrics.evaluate import EvalConfig, Metric
+    from get3d.metrics.geometry import GeometryProtocol
+    from get3d.networks.config import IsoSurface
+
+    folder, _ = inputs
+    torch.manual_seed(0)
+    G = Generator(GeneratorConfig.tiny(iso_surface=IsoSurface.FLEXICUBES))
+    geometry = GeometryProtocol(num_points=64, gen_per_ref=1)
+    config = EvalConfig(metrics=(Metric.COV_MMD,), geometry=geometry, resolution=32)
+    report = run_eval(G, mesh_dir=folder / "meshes", config=config, backend="torch")
+    assert report.protocol["voxel_grid"] == G.config.grid_resolution
+    assert "tet_grid" not in report.protocol
+    assert not any(d.startswith("tet grid") for d in report.deviations)
+    assert report.geometry is not None
