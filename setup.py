@@ -23,7 +23,7 @@ setup(
         *find_packages(include=["dmtet", "dmtet.*", "render", "render.*", "get3d", "get3d.*"]),
         "get3d.training.presets",
     ],
-    # the YAML presets of configs/ ship as get3d/training/presets (get3d.training.config.preset_dir)
+    # the YAML presets of configs/ ship as get3d/training/presets (get3d.training.preset_loader.preset_dir)
     package_dir={"get3d.training.presets": "configs"},
     # get3d serve's page (HTML, its script, the WebGL viewer, the style sheet) ships with the code:
     # nothing is fetched from a CDN at run time

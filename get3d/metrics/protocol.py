@@ -30,7 +30,7 @@ import torch
 
 import dmtet
 from get3d.networks import Generator, Latents
-from get3d.networks.generator import draw_mixing_cutoffs, splice_styles
+from get3d.networks.mixing import draw_mixing_cutoffs, splice_styles
 from get3d.networks.outputs import Triplanes
 from render.backend import BackendLike, as_context
 from render.camera import CameraDistribution, sample_cameras
@@ -198,8 +198,8 @@ def mix_latents(
     per sample: each stream of each sample independently, with probability
     ``style_mixing_prob``, takes its w's from layer ``cutoff ~ U{1, ..., L-1}`` on from the
     mapping of another z ~ N(0, I) (not truncated, as GET3D). The cutoffs and the splice are
-    :func:`~get3d.networks.generator.draw_mixing_cutoffs` and
-    :func:`~get3d.networks.generator.splice_styles`, as in training. ``generator`` (CPU) drives
+    :func:`~get3d.networks.mixing.draw_mixing_cutoffs` and
+    :func:`~get3d.networks.mixing.splice_styles`, as in training. ``generator`` (CPU) drives
     every draw, in this frozen order: the other texture z's, the other geometry z's, the texture
     cutoffs, the geometry cutoffs.
     """

@@ -41,11 +41,12 @@ from .flexicubes import VoxelGrid, extract_meshes
 from .grids import configured_grid
 from .heads import TriplaneTexGeo, bound_deformation, postprocess_geometry
 from .mapping import MappingNetwork
+from .mixing import draw_mixing_cutoffs, splice_styles
 from .outputs import GeneratedMesh, GridGeometry, Latents, PointGeometry, Triplanes
 from .rendering import GeneratorOutput, render_textured
 from .separate import SeparateSynthesis
 
-__all__ = ["Generator", "GeneratorSynthesis", "draw_mixing_cutoffs", "splice_styles"]
+__all__ = ["Generator", "GeneratorSynthesis"]
 
 
 class GeneratorSynthesis(nn.Module):
@@ -125,36 +126,6 @@ def _check_points(name: str, points: object, batch: int) -> torch.Tensor:
     if points.ndim != 3 or points.shape[0] != batch or points.shape[2] != 3:
         raise ValueError(f"{name}: expected shape [{batch}, P, 3] or [P, 3], got {tuple(points.shape)}")
     return points
-
-
-def draw_mixing_cutoffs(
-    num_ws: int,
-    shape: tuple[int, ...],
-    prob: float,
-    generator: torch.Generator | None = None,
-    device: torch.device | str | None = None,
-) -> torch.Tensor:
-    """GET3D's style-mixing cutoffs: int64 ``shape`` values, each ``k ~ U{1, ..., num_ws - 1}``
-    kept where a uniform draw is ``< prob`` (float32 comparison, as GET3D), else ``num_ws`` (no
-    mixing). Draws, in this order: the ``k``'s, then the uniforms (both of ``shape``)."""
-    if isinstance(num_ws, bool) or not isinstance(num_ws, int) or num_ws < 2:
-        raise ValueError(f"num_ws: expected an int >= 2 (layers to mix), got {num_ws!r}")
-    cutoff = torch.randint(1, num_ws, shape, generator=generator, device=device)
-    keep = torch.rand(shape, generator=generator, device=device) < prob
-    return torch.where(keep, cutoff, torch.full_like(cutoff, num_ws))
-
-
-def splice_styles(ws: torch.Tensor, other: torch.Tensor, cutoff: torch.Tensor) -> torch.Tensor:
-    """Style mixing's splice: sample ``b`` of ``ws [B, L, D]`` takes layers ``cutoff[b]:`` from
-    ``other [B, L, D]`` (``cutoff`` int ``[B]`` in ``1..L``; ``L`` keeps the sample unchanged).
-    A selection, so values and gradients are exactly those of either input."""
-    if other.shape != ws.shape:
-        raise ValueError(f"other: expected the shape of ws {tuple(ws.shape)}, got {tuple(other.shape)}")
-    if cutoff.shape != ws.shape[:1]:
-        raise ValueError(f"cutoff: expected shape [{ws.shape[0]}], got {tuple(cutoff.shape)}")
-    layers = torch.arange(ws.shape[1], device=ws.device)
-    take = layers[None, :] >= cutoff.to(ws.device)[:, None]  # [B, L]
-    return torch.where(take[..., None], other, ws)
 
 
 class Generator(nn.Module):

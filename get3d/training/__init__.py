@@ -23,9 +23,9 @@ from .config import (
     TrainConfig,
     apply_overrides,
     config_to_dict,
-    load_config,
 )
 from .loop import train
+from .preset_loader import load_config
 
 __all__ = [
     "ConfigError",

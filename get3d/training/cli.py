@@ -24,9 +24,10 @@ from pathlib import Path
 import torch
 import yaml
 
-from .config import ConfigError, config_to_dict, load_config, preset_path
+from .config import ConfigError, config_to_dict
 from .distributed import cleanup_distributed, init_distributed
 from .loop import train
+from .preset_loader import load_config, preset_path
 
 __all__ = ["build_parser", "main"]
 

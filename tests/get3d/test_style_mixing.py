@@ -16,7 +16,7 @@ import torch
 
 from get3d.metrics.protocol import mix_latents
 from get3d.networks import Generator, GeneratorConfig, Latents
-from get3d.networks.generator import draw_mixing_cutoffs, splice_styles
+from get3d.networks.mixing import draw_mixing_cutoffs, splice_styles
 from get3d.training.config import TrainConfig
 from get3d.training.phases import Phase
 from get3d.training.step import phase_generator, sample_fake_inputs

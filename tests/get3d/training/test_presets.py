@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from get3d.training import ConfigError, TrainConfig, config_to_dict, load_config
-from get3d.training.config import config_from_dict, preset_dir, preset_path, read_preset
+from get3d.training.config import config_from_dict
+from get3d.training.preset_loader import preset_dir, preset_path, read_preset
 
 from .helpers import CONFIGS
 
