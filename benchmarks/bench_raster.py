@@ -1,5 +1,10 @@
 """Benchmark of the pure-PyTorch rasterizer, with Mesa's llvmpipe (software OpenGL) as the anchor.
 
+It is one script over the usual ~500 lines on purpose: the CPU comparison (eager, compiled,
+llvmpipe) and the GPU comparison (``--device cuda``: torch backend vs nvdiffrast) must time the
+very same meshes, cameras and workload and print one table, so they share its scene builder,
+subprocess runner and reporting.
+
 Workload: a closed, bumpy sphere of ~40k and ~200k faces, seen by a perspective camera, filling
 about half of a square frame, at 256^2, 512^2 and 1024^2.
 

@@ -27,6 +27,10 @@ real one, with ``torch.cuda.is_available()`` left alone; the build checks (ninja
 major) run only around a real ``cpp_extension.load``, which the fake never calls. The fake
 then checks "on the GPU" as "on the context's device" (``rasterize``) or "on one device" (the
 other ops). One check it cannot make: that ``ranges`` is *not* on the GPU, since the CPU is both.
+
+It is a little over the usual ~500 lines: the four ops, their backward functions and nvdiffrast's
+argument checks must live together so that every recorded call is checked the way nvdiffrast
+checks it.
 """
 
 from __future__ import annotations

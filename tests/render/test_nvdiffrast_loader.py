@@ -1,6 +1,11 @@
 """render.nvdiffrast_loader: the checks that name a missing piece, stale-lock detection, the
 wrapper that registers the plugin module, the per-process cache, the collective build, and (slow)
-the wrapper on a real pybind11 module built with torch.utils.cpp_extension."""
+the wrapper on a real pybind11 module built with torch.utils.cpp_extension.
+
+Over the usual ~500 lines because it mirrors one module's contract, case by case (each check of a
+missing piece, each lock state, each cache state); the fake CUDA environment they share is set up
+once at the top.
+"""
 
 from __future__ import annotations
 
