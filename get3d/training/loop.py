@@ -189,7 +189,8 @@ def _init_weights(run: _Run, path: Path) -> None:
     read with ``weights_only=True``, loaded strictly, on the run's grid)."""
     c = run.config
     try:
-        nets = load_official_checkpoint(path, c.generator, c.discriminator, grid=run.G.tet_grid)
+        grid = None if c.generator.flexicubes else run.G.tet_grid  # FlexiCubes: its voxel grid
+        nets = load_official_checkpoint(path, c.generator, c.discriminator, grid=grid)
     except (FileNotFoundError, ValueError) as err:
         raise type(err)(f"init_from: {str(err).removeprefix('path: ')}") from None
     for role in ("G", "G_ema", "D"):

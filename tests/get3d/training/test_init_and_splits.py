@@ -62,6 +62,24 @@ def test_init_from_an_official_file_starts_a_new_run_from_its_weights(
     assert "# weights: initialised from" in (run / "config.yaml").read_text()
 
 
+def test_init_from_works_for_a_flexicubes_generator(tiny_cache: Path, tmp_path: Path):
+    import train as entry
+
+    overrides = [
+        *tiny_overrides(tiny_cache),
+        "generator.iso_surface=flexicubes",
+        "total_kimg=0.004",
+        "optim.g_lr=0",
+        "optim.d_lr=0",
+    ]
+    config = load_config(REPO / "configs" / "default.yaml", overrides)
+    G, D = _official_file(tmp_path / "flexicubes.pt", config)
+    run = tmp_path / "run"
+    assert entry.main(["--out", str(run), *overrides, "--init-from", str(tmp_path / "flexicubes.pt")]) == 0
+    ckpt = load_checkpoint(run / "checkpoint-00000001.pt")
+    assert _same_parameters(ckpt["G"], G) and _same_parameters(ckpt["D"], D)
+
+
 def test_init_from_errors(tiny_cache: Path, tmp_path: Path, capsys):
     import train as entry
 
