@@ -30,6 +30,7 @@ from .config import GeneratorConfig
 from .conv import NoiseMode, ToRGBLayer
 from .conv3d import Conv3DSynthesisBlock, sample_volume
 from .mlp import ModulatedMLP
+from .synthesis import block_channels
 from .texture_triplane import TriplaneTex, joint_texture_ws
 from .triplane import normalize_points
 
@@ -68,16 +69,11 @@ class Conv3DImplicitSynthesis(nn.Module):
         conv_clamp: float | None = VOLUME_CONV_CLAMP,
     ) -> None:
         super().__init__()
-        if volume_resolution < 4 or volume_resolution & (volume_resolution - 1):
-            raise ValueError(f"volume_resolution: expected a power of two >= 4, got {volume_resolution}")
+        self.block_resolutions, channels = block_channels(
+            volume_resolution, channel_base, channel_max, name="volume_resolution"
+        )
         self.w_dim = int(w_dim)
         self.out_channels = int(out_channels)
-        self.block_resolutions = [2**i for i in range(2, int(math.log2(volume_resolution)) + 1)]
-        channels = {r: min(channel_base // r, channel_max) for r in self.block_resolutions}
-        if min(channels.values()) < 1:
-            raise ValueError(
-                f"channel_base: {channel_base} gives no channels at resolution {volume_resolution}"
-            )
         self.num_ws = 0
         for r in self.block_resolutions:
             block = Conv3DSynthesisBlock(

@@ -21,15 +21,18 @@ from .fir import setup_filter, upsample2d
 __all__ = ["SynthesisBlockTexGeo", "TriplaneSynthesis", "block_channels"]
 
 
-def block_channels(resolution: int, channel_base: int, channel_max: int) -> tuple[list[int], dict[int, int]]:
+def block_channels(
+    resolution: int, channel_base: int, channel_max: int, name: str = "resolution"
+) -> tuple[list[int], dict[int, int]]:
     """The block resolutions ``4, 8, ..., resolution`` of a StyleGAN2 synthesis network and each
     block's channels ``min(channel_base // r, channel_max)``.
 
     Raises:
-        ValueError: ``resolution`` is not a power of two >= 4, or a block would get no channel.
+        ValueError: ``resolution`` (called ``name`` in the message) is not a power of two >= 4,
+            or a block would get no channel.
     """
     if resolution < 4 or resolution & (resolution - 1):
-        raise ValueError(f"resolution: expected a power of two >= 4, got {resolution}")
+        raise ValueError(f"{name}: expected a power of two >= 4, got {resolution}")
     resolutions = [2**i for i in range(2, int(math.log2(resolution)) + 1)]
     channels = {r: min(channel_base // r, channel_max) for r in resolutions}
     if min(channels.values()) < 1:
