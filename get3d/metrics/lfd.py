@@ -27,6 +27,7 @@ therefore on a different scale from the paper's MMD-LFD; compare them only with 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -181,16 +182,7 @@ def silhouettes(
     faces = faces.to(torch.int64)
     verts = _normalize(vertices.detach().to(torch.float64), faces.to(vertices.device)).to(torch.float32)
     ctx = as_context(backend, verts.device)
-    dirs = torch.einsum("sij,kj->ski", camera_set_rotations(protocol.camera_sets), dodecahedron_views())
-    dirs = dirs.reshape(-1, 3)
-    up = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64).expand_as(dirs).clone()
-    up[dirs[:, 1].abs() > 0.95] = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
-    w2c = look_at(3.0 * dirs, up=up)
-    half = 1.0 / 0.9  # the unit bounding sphere fills 90 % of the half width
-    proj = torch.zeros(4, 4, dtype=torch.float64)
-    proj[0, 0], proj[1, 1] = 1.0 / half, -1.0 / half
-    proj[2, 2], proj[2, 3], proj[3, 3] = -2.0 / 4.0, -(5.0 + 1.0) / 4.0, 1.0  # near 1, far 5; w = 1
-    cams = Cameras(w2c.to(verts.device, torch.float32), proj.expand_as(w2c).to(verts.device, torch.float32))
+    cams = _lfd_cameras(protocol.camera_sets).to(verts.device)
     res = protocol.resolution
     masks = [
         render_mesh(verts, faces.to(verts.device), cams[s : s + 10], res, backend=ctx, antialias=False).mask
@@ -199,6 +191,23 @@ def silhouettes(
     return (torch.cat(masks)[:, 0] > 0).cpu().reshape(protocol.camera_sets, 10, res, res)
 
 
+@functools.lru_cache(maxsize=4)
+def _lfd_cameras(camera_sets: int) -> Cameras:
+    """The ``camera_sets x 10`` orthographic cameras (float32, CPU) of the silhouettes, built once
+    per number of camera sets (a constant of the protocol)."""
+    dirs = torch.einsum("sij,kj->ski", camera_set_rotations(camera_sets), dodecahedron_views())
+    dirs = dirs.reshape(-1, 3)
+    up = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64).expand_as(dirs).clone()
+    up[dirs[:, 1].abs() > 0.95] = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    w2c = look_at(3.0 * dirs, up=up)
+    half = 1.0 / 0.9  # the unit bounding sphere fills 90 % of the half width
+    proj = torch.zeros(4, 4, dtype=torch.float64)
+    proj[0, 0], proj[1, 1] = 1.0 / half, -1.0 / half
+    proj[2, 2], proj[2, 3], proj[3, 3] = -2.0 / 4.0, -(5.0 + 1.0) / 4.0, 1.0  # near 1, far 5; w = 1
+    return Cameras(w2c.to(torch.float32), proj.expand_as(w2c).to(torch.float32))
+
+
+@functools.lru_cache(maxsize=4)
 def _zernike_basis(size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Conjugate Zernike polynomials ``[35, size^2]`` (complex128) on the pixel centres of the
     inscribed unit disk (0 outside), and their normalisation ``(n + 1) / pi * pixel area``."""
