@@ -203,8 +203,7 @@ def render_mesh(
             raise ValueError(f"vertices has batch {vertices.shape[0]} but there are {batch} cameras")
         faces64 = _check_faces("faces", faces, vertices.shape[-2], vertices.device)
         cams = cameras.to(device=vertices.device, dtype=vertices.dtype)
-        context = as_context(backend, vertices.device)
-        return _render_instanced(vertices, faces64, cams, height, width, context, antialias, normal_mode)
+        return _render_instanced(vertices, faces64, cams, height, width, backend, antialias, normal_mode)
 
     if isinstance(vertices, (str, bytes)) or not isinstance(vertices, Sequence):
         raise TypeError(f"vertices must be a tensor or a sequence of tensors, got {type(vertices).__name__}")
@@ -227,7 +226,7 @@ def render_mesh(
         for b, (v, f) in enumerate(zip(vs, faces, strict=True))
     ]
     cams = cameras.to(device=device, dtype=dtype)
-    return _render_ranges(vs, fs, cams, height, width, as_context(backend, device), antialias, normal_mode)
+    return _render_ranges(vs, fs, cams, height, width, backend, antialias, normal_mode)
 
 
 def _finish(
@@ -270,7 +269,7 @@ def _render_instanced(
     cams: Cameras,
     height: int,
     width: int,
-    context: RasterContext,
+    backend: BackendLike,
     antialias: bool,
     normal_mode: NormalMode,
 ) -> MeshRender:
@@ -279,6 +278,7 @@ def _render_instanced(
     tri = faces.to(torch.int32).contiguous()
     if faces.shape[0] == 0 or batch == 0:
         return _empty_render(batch, height, width, vertices, normal_mode, antialias, clip, tri)
+    context = as_context(backend, vertices.device)  # after the empty case: no buffers for nothing
     clip = clip.contiguous()
     rast, _ = ops.rasterize(context, clip, tri, (height, width), grad_db=False)
 
@@ -308,7 +308,7 @@ def _render_ranges(
     cams: Cameras,
     height: int,
     width: int,
-    context: RasterContext,
+    backend: BackendLike,
     antialias: bool,
     normal_mode: NormalMode,
 ) -> MeshRender:
@@ -329,6 +329,7 @@ def _render_ranges(
     tri = tri64.to(torch.int32).contiguous()
     if tri.shape[0] == 0:
         return _empty_render(batch, height, width, world, normal_mode, antialias, clip, tri)
+    context = as_context(backend, device)  # after the empty case: no buffers for nothing
     # nvdiffrast wants the ranges as an int32 CPU tensor of (first face, face count)
     ranges = torch.stack([face_offset, n_faces], dim=1).to(torch.int32)
     rast, _ = ops.rasterize(context, clip, tri, (height, width), ranges=ranges, grad_db=False)
