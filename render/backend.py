@@ -232,16 +232,21 @@ BackendLike = Backend | str | TorchRasterContext | NvdiffrastRasterContext
 """What a ``backend`` argument takes: a context (used as it is) or a backend name."""
 
 
-def as_context(backend: BackendLike, device: torch.device | str | None) -> RasterContext:
-    """The context to rasterize with: ``backend`` itself when it is a context, else a new
-    :func:`make_context` for that backend name on ``device``."""
-    if isinstance(backend, (TorchRasterContext, NvdiffrastRasterContext)):
-        return backend
+def _check_backend_name(backend: object) -> None:
+    """TypeError unless ``backend`` (not a context) is a :class:`Backend` or a string."""
     if not isinstance(backend, (Backend, str)):
         raise TypeError(
             "backend must be a render context (render.make_context) or a backend name "
             f"('auto', 'torch', 'nvdiffrast'), got {type(backend).__name__}"
         )
+
+
+def as_context(backend: BackendLike, device: torch.device | str | None) -> RasterContext:
+    """The context to rasterize with: ``backend`` itself when it is a context, else a new
+    :func:`make_context` for that backend name on ``device``."""
+    if isinstance(backend, (TorchRasterContext, NvdiffrastRasterContext)):
+        return backend
+    _check_backend_name(backend)
     return make_context(backend, device)
 
 
@@ -264,9 +269,5 @@ def op_backend(
                 f"backend is an nvdiffrast context for {backend.device}, but the tensors are on {dev}"
             )
         return Backend.NVDIFFRAST, None
-    if not isinstance(backend, (Backend, str)):
-        raise TypeError(
-            "backend must be a render context (render.make_context) or a backend name "
-            f"('auto', 'torch', 'nvdiffrast'), got {type(backend).__name__}"
-        )
+    _check_backend_name(backend)
     return resolve_backend(backend, dev), None
