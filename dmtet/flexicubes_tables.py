@@ -170,21 +170,28 @@ def _all_tables() -> dict[str, tuple]:
     }
 
 
+@lru_cache(maxsize=32)
+def _table(name: str, device: torch.device) -> torch.Tensor:
+    """Table ``name`` as an int64 tensor on ``device``, built once per device (read-only: the
+    extraction indexes it on every call)."""
+    return torch.tensor(_all_tables()[name], dtype=torch.int64, device=device)
+
+
 def dmc_table(device: torch.device | str | None = None) -> torch.Tensor:
     """Crossing edges of each dual vertex: int64 [256, 4, 7], -1 padded."""
-    return torch.tensor(_all_tables()["dmc"], dtype=torch.int64, device=device)
+    return _table("dmc", torch.device(device) if device is not None else torch.device("cpu"))
 
 
 def num_vd_table(device: torch.device | str | None = None) -> torch.Tensor:
     """Number of dual vertices (0 to 4) of each case: int64 [256]."""
-    return torch.tensor(_all_tables()["num_vd"], dtype=torch.int64, device=device)
+    return _table("num_vd", torch.device(device) if device is not None else torch.device("cpu"))
 
 
 def check_table(device: torch.device | str | None = None) -> torch.Tensor:
     """Ambiguity rows ``[flag, dx, dy, dz, inverted case]`` of each case: int64 [256, 5]."""
-    return torch.tensor(_all_tables()["check"], dtype=torch.int64, device=device)
+    return _table("check", torch.device(device) if device is not None else torch.device("cpu"))
 
 
 def tet_table(device: torch.device | str | None = None) -> torch.Tensor:
     """Representative cube edge (0..11), 12 (centre) or -1 per case and face: int64 [256, 6]."""
-    return torch.tensor(_all_tables()["tet"], dtype=torch.int64, device=device)
+    return _table("tet", torch.device(device) if device is not None else torch.device("cpu"))
