@@ -396,10 +396,14 @@ def flexicubes(
             torch.zeros((0, width), dtype=torch.int64, device=vertices.device),
             vertices.new_zeros((0,)),
         )
-    c = cubes.shape[0]
-    beta_n = _normalize(beta, (c, 12), weight_scale, vertices)[surf]
-    alpha_n = _normalize(alpha, (c, 8), weight_scale, vertices)[surf]
-    gamma_n = _normalize(gamma, (c,), weight_scale, vertices, gamma=True)[surf]
+    n_surf = int(surf.sum())  # weights are normalised on the surface cubes only (element-wise)
+
+    def on_surface(weight: torch.Tensor | None) -> torch.Tensor | None:
+        return None if weight is None else weight[surf]
+
+    beta_n = _normalize(on_surface(beta), (n_surf, 12), weight_scale, vertices)
+    alpha_n = _normalize(on_surface(alpha), (n_surf, 8), weight_scale, vertices)
+    gamma_n = _normalize(on_surface(gamma), (n_surf,), weight_scale, vertices, gamma=True)
     with torch.no_grad():
         case = _case_ids(inside_fx8, surf, res)
         surf_edges, idx_map, counts, crossing = _surface_edges(inside, cubes[surf], vertices.shape[0])
