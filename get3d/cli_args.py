@@ -119,7 +119,7 @@ def check_common(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
         value = getattr(args, flag, 0.0)
         if not 0.0 <= value <= 1.0:
             parser.error(f"--{flag}: expected a number in [0, 1], got {value}")
-    if hasattr(args, "resolution") and args.resolution < 8:
+    if getattr(args, "resolution", None) is not None and args.resolution < 8:
         parser.error(f"--resolution: expected at least 8, got {args.resolution}")
     if not os.path.isfile(args.checkpoint):
         parser.error(f"checkpoint: no file at {args.checkpoint!r}")
@@ -127,7 +127,11 @@ def check_common(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
         parser.error(f"--tet-grid: no file at {args.tet_grid!r}")
 
 
-def load_model(parser: argparse.ArgumentParser, args: argparse.Namespace):  # -> Generator
+def load_model(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, *, w_avg: bool = False
+):  # -> Generator
+    """The command's generator; ``w_avg`` is recomputed as GET3D does before sampling when ψ
+    truncates (``--psi`` != 1) or when the command needs it anyway (``w_avg=True``)."""
     from get3d.networks import load_generator
     from get3d.sampling import prepare_generator
 
@@ -142,7 +146,7 @@ def load_model(parser: argparse.ArgumentParser, args: argparse.Namespace):  # ->
     except (ValueError, FileNotFoundError) as err:
         msg = str(err)  # load_generator names its argument `path`; this command calls it checkpoint
         parser.error("checkpoint: " + msg.removeprefix("path: ") if msg.startswith("path: ") else msg)
-    if args.psi != 1.0:
+    if w_avg or args.psi != 1.0:
         prepare_generator(G, w_avg_samples=args.w_avg_samples)
     return G
 

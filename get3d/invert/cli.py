@@ -18,12 +18,9 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     from get3d.invert import InversionConfig, from_images, from_mesh, mesh_cameras, save_latents
     from get3d.reconstruct.io import write_comparison
-    from get3d.sampling import export_sample, prepare_generator, render_views
+    from get3d.sampling import export_sample, render_views
 
-    # --resolution may be None here (the views' own size), which check_common does not expect
-    check_common(parser, argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "resolution"}))
-    if args.resolution is not None and args.resolution < 8:
-        parser.error(f"--resolution: expected at least 8, got {args.resolution}")
+    check_common(parser, args)  # --resolution may be None here: the views' own size
     for flag, value in (("--lr", args.lr), ("--w-avg-weight", args.w_avg_weight)):
         if not math.isfinite(value) or value < 0 or (flag == "--lr" and value == 0):
             parser.error(
@@ -35,11 +32,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error(f"--images: expected a folder of posed views, got {args.images!r} (not a directory)")
     if args.mesh is not None and not os.path.isfile(args.mesh):
         parser.error(f"--mesh: no file at {args.mesh!r}")
-    if args.max_faces < 0:
-        parser.error(f"--max-faces: expected 0 (never simplify) or a positive count, got {args.max_faces}")
-    G = load_model(parser, args)
-    if args.psi == 1.0:  # load_model recomputes w_avg only for truncation; inversion always needs it
-        prepare_generator(G, w_avg_samples=args.w_avg_samples)
+    G = load_model(parser, args, w_avg=True)  # the regulariser's centre, whatever --psi is
     ctx = raster_context(parser, args, G)
     device, dtype = G.mapping.fc0.weight.device, G.mapping.fc0.weight.dtype
     progress = not args.no_progress

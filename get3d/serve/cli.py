@@ -13,7 +13,6 @@ __all__ = ["run"]
 
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from get3d.sampling import prepare_generator
 
     check_common(parser, args)
     if not 0 <= args.port <= 65535:
@@ -37,9 +36,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         sock = bind_socket(args.host, args.port)
     except OSError as err:
         parser.error(f"--host/--port: cannot listen on {args.host}:{args.port} ({err})")
-    G = load_model(parser, args)
-    if args.psi == 1.0:  # load_model recomputes w_avg only for psi != 1; the page may change psi
-        prepare_generator(G, w_avg_samples=args.w_avg_samples)
+    G = load_model(parser, args, w_avg=True)  # the page may change psi
     ctx = raster_context(parser, args, G)
     maker = ShapeMaker(
         G, ctx, texture_size=args.texture_size, max_faces=args.max_faces or None, material=material(args)
