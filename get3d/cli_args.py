@@ -13,6 +13,7 @@ __all__ = [
     "add_export_args",
     "add_model_args",
     "check_common",
+    "config_by_name",
     "export_formats",
     "generator_config",
     "load_model",
@@ -90,7 +91,9 @@ def export_formats(parser: argparse.ArgumentParser, text: str, flag: str = "--ex
     return list(dict.fromkeys(items))
 
 
-def generator_config(parser: argparse.ArgumentParser, name: str):  # -> GeneratorConfig | None
+def config_by_name(name: str):  # -> GeneratorConfig | None
+    """The generator sizes ``--config`` names: ``auto`` (None: stored in our checkpoints, else
+    official), ``official``, ``official-<category>`` or ``tiny``. ValueError naming ``--config``."""
     from get3d.networks import GeneratorConfig
 
     if name == "auto":
@@ -103,9 +106,16 @@ def generator_config(parser: argparse.ArgumentParser, name: str):  # -> Generato
         try:
             return GeneratorConfig.official(name.split("-", 1)[1])
         except ValueError as err:
-            parser.error(f"--config: {err}")
-    parser.error(f"--config: expected auto, official, official-<category> or tiny, got {name!r}")
-    return None  # pragma: no cover
+            raise ValueError(f"--config: {err}") from None
+    raise ValueError(f"--config: expected auto, official, official-<category> or tiny, got {name!r}")
+
+
+def generator_config(parser: argparse.ArgumentParser, name: str):  # -> GeneratorConfig | None
+    """:func:`config_by_name`, with its error as the command's usage error."""
+    try:
+        return config_by_name(name)
+    except ValueError as err:
+        parser.error(str(err))
 
 
 def check_common(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

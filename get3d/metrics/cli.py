@@ -24,7 +24,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from get3d.networks import GeneratorConfig
+from get3d.cli_args import config_by_name
 from render.camera import CameraDistribution
 
 from .evaluate import EvalConfig, Metric, procedural_eval_inputs, run_eval
@@ -114,18 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _generator_config(name: str) -> GeneratorConfig | None:
-    if name == "auto":
-        return None
-    if name == "official":
-        return GeneratorConfig.official()
-    if name.startswith("official-"):
-        return GeneratorConfig.official(name.split("-", 1)[1])
-    if name == "tiny":
-        return GeneratorConfig.tiny()
-    raise ValueError(f"--config: expected auto, official, official-<category> or tiny, got {name!r}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -180,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             inception=args.inception,
             config=config,
             category=category,
-            generator_config=_generator_config(args.config),
+            generator_config=config_by_name(args.config),
             grid=args.tet_grid,
             grid_resolution=args.grid_resolution,
             output=args.output,
