@@ -372,6 +372,8 @@ def load_nvdiffrast(
     """
     if _CACHE.module is not None and not collective:
         return _CACHE.module
+    if _CACHE.error is not None and not collective:  # a failed build stays failed in this process
+        raise _CACHE.error
 
     def load(allow_build: bool) -> ModuleType:
         dr = _import_nvdiffrast()
